@@ -1,0 +1,213 @@
+import type { ClientConfig, QueryResultRow } from "pg";
+import type { ConnectionOptions } from "node:tls";
+import { CdcError, messageOf, redact } from "../errors";
+import type { PostgresConnection } from "../validation/common";
+
+/**
+ * Counters of what this process sent to PostgreSQL; the benchmark reads them
+ * to show that statement counts do not grow with the table count.
+ */
+export const postgresStats = { connections: 0, statements: 0 };
+
+/** A short-lived session: one per provider operation, closed when the operation ends. */
+export interface Session {
+  /** server_version_num, e.g. 170002 */
+  readonly versionNum: number;
+  /** Major version, e.g. 17 */
+  readonly major: number;
+  /** The connection this session was opened with (for messages). */
+  readonly target: string;
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+/** The node-postgres client configuration for a connection, TLS included, following libpq's sslmode rules. */
+export function clientConfig(c: PostgresConnection, tls: boolean): ClientConfig {
+  const base: ClientConfig = {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password: c.password,
+    connectionTimeoutMillis: c.connectTimeoutMs ?? 15000,
+    application_name: "pulumi-postgres-cdc",
+  };
+  if (!tls) return base;
+  const ssl: ConnectionOptions = { rejectUnauthorized: false };
+  if (c.sslCert && c.sslKey) {
+    ssl.cert = c.sslCert;
+    ssl.key = c.sslKey;
+  }
+  // libpq: "require" with a root certificate behaves like verify-ca.
+  const verify = c.sslMode === "verify-ca" || c.sslMode === "verify-full" || (c.sslMode === "require" && !!c.sslRootCert);
+  if (verify) {
+    ssl.ca = c.sslRootCert;
+    ssl.rejectUnauthorized = true;
+    if (c.sslMode === "verify-full") {
+      ssl.servername = isIp(c.host) ? undefined : c.host;
+    } else {
+      ssl.checkServerIdentity = () => undefined;
+    }
+  }
+  base.ssl = ssl;
+  return base;
+}
+
+function isIp(host: string): boolean {
+  return /^[0-9.]+$/.test(host) || host.includes(":");
+}
+
+/** "user@host:port/database", never with the password. */
+export function describeTarget(c: PostgresConnection): string {
+  return `${c.user}@${c.host}:${c.port}/${c.database}`;
+}
+
+/**
+ * Opens one connection, runs `fn`, and closes the connection whatever happens.
+ * PostgreSQL errors are rewritten into messages that name `what` (the object
+ * being worked on), carry SQLSTATE, Detail and Hint, and never the password.
+ */
+export async function withSession<T>(c: PostgresConnection, what: string, fn: (s: Session) => Promise<T>): Promise<T> {
+  // Required here, not at module scope, so importing this module stays cheap.
+  const { Client } = require("pg") as typeof import("pg");
+  const secrets = [c.password, c.sslKey];
+  const target = describeTarget(c);
+  const connectWith = async (tls: boolean) => {
+    const client = new Client(clientConfig(c, tls));
+    client.on("error", () => undefined); // a dropped connection surfaces through the pending query instead
+    try {
+      await client.connect();
+      postgresStats.connections++;
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
+  let client: import("pg").Client;
+  try {
+    if (c.sslMode === "disable") client = await connectWith(false);
+    else if (c.sslMode === "prefer") {
+      try {
+        client = await connectWith(true);
+      } catch (err) {
+        if (!/does not support SSL/i.test(messageOf(err))) throw err;
+        client = await connectWith(false);
+      }
+    } else client = await connectWith(true);
+  } catch (err) {
+    throw connectError(err, c, what, secrets);
+  }
+  try {
+    const v = await client.query<{ server_version_num: string }>("SHOW server_version_num");
+    postgresStats.statements++;
+    const versionNum = Number(v.rows[0].server_version_num);
+    const session: Session = {
+      versionNum,
+      major: Math.floor(versionNum / 10000),
+      target,
+      async query(sql, params) {
+        postgresStats.statements++;
+        try {
+          const r = await client.query(sql, params as unknown[] | undefined);
+          return r.rows;
+        } catch (err) {
+          throw sqlError(err, what, secrets);
+        }
+      },
+    };
+    return await fn(session);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** SQLSTATE of a PostgreSQL error (from pg or from a CdcError built from one). */
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function pgDetails(err: unknown): string {
+  const e = err as { code?: string; detail?: string; hint?: string };
+  const parts: string[] = [];
+  if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) parts.push(`SQLSTATE ${e.code}`);
+  if (e.detail) parts.push(`Detail: ${e.detail}`);
+  if (e.hint) parts.push(`Hint: ${e.hint}`);
+  return parts.length ? ` (${parts.join(". ")})` : "";
+}
+
+function sqlError(err: unknown, what: string, secrets: Array<string | undefined>): CdcError {
+  if (err instanceof CdcError) return err;
+  const msg = `${what}: PostgreSQL said: ${messageOf(err)}${pgDetails(err)}`;
+  return new CdcError(redact(msg, secrets), { code: sqlState(err) });
+}
+
+function connectError(err: unknown, c: PostgresConnection, what: string, secrets: Array<string | undefined>): CdcError {
+  const raw = messageOf(err);
+  const code = sqlState(err);
+  let next = "check host, port, database, user and password, and that the server accepts connections from here (pg_hba.conf)";
+  if (code === "28P01" || /password authentication failed/i.test(raw)) next = "check the user name and password";
+  else if (code === "3D000") next = `create database "${c.database}" or fix the database name`;
+  else if (/ECONNREFUSED/.test(raw)) next = "check that PostgreSQL is running and listening on that host and port";
+  else if (/self[- ]signed|unable to verify|certificate/i.test(raw)) next = "check sslRootCert (the CA that signed the server certificate) and, for verify-full, that the host name matches the certificate";
+  else if (/does not support SSL/i.test(raw)) next = 'the server has TLS turned off: use sslMode "disable" or "prefer", or enable ssl on the server';
+  else if (/no pg_hba.conf entry/i.test(raw)) next = "add a pg_hba.conf rule for this user and address, or connect with the TLS mode / client certificate the server requires";
+  else if (/timeout/i.test(raw)) next = "check the host and port and any firewall between here and the server";
+  const msg = `${what}: cannot connect to PostgreSQL at ${describeTarget(c)} (sslMode ${c.sslMode}): ${raw}${pgDetails(err)}. Next: ${next}.`;
+  return new CdcError(redact(msg, secrets), { code });
+}
+
+/** Fails with the server version and the minimum needed when a feature is not available. */
+export function requireMajor(s: Session, minMajor: number, feature: string, what: string): void {
+  if (s.major < minMajor) {
+    throw new CdcError(
+      `${what}: ${feature} needs PostgreSQL ${minMajor} or later, but ${s.target} runs PostgreSQL ${s.major} (server_version_num ${s.versionNum}). Remove the option or upgrade the server.`,
+    );
+  }
+}
+
+/** Quotes an identifier with the driver's escaping. */
+export function ident(name: string): string {
+  const { escapeIdentifier } = require("pg") as typeof import("pg");
+  return escapeIdentifier(name);
+}
+
+/** A table reference: raw schema and table names (not SQL-quoted). */
+export interface TableRef {
+  schema: string;
+  table: string;
+}
+
+/**
+ * Splits "schema.table" at the first dot; a bare name means schema public.
+ * Names are raw: "public.Order Items" is the table `Order Items`. A schema name
+ * containing a dot cannot be written this way.
+ */
+export function parseTableName(name: string): TableRef {
+  const dot = name.indexOf(".");
+  if (dot < 0) return { schema: "public", table: name };
+  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+}
+
+/** "schema.table" from a reference. */
+export function tableKey(t: TableRef): string {
+  return `${t.schema}.${t.table}`;
+}
+
+/** `"schema"."table"`, quoted with the driver's escaping. */
+export function qualified(t: TableRef): string {
+  return `${ident(t.schema)}.${ident(t.table)}`;
+}
+
+/** Runs `fn` again when PostgreSQL reports a catalog race ("tuple concurrently updated") or a deadlock. */
+export async function retryCatalogRace<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const raced = /tuple concurrently (updated|deleted)/.test(messageOf(err)) || sqlState(err) === "40P01" || sqlState(err) === "40001";
+      if (!raced || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 50 * i + Math.floor(Math.random() * 50)));
+    }
+  }
+}

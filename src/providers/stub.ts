@@ -1,0 +1,23 @@
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+
+/**
+ * The provider object that Pulumi serializes into state for a resource type.
+ *
+ * It captures nothing but the implementation's file name: every method
+ * requires the installed library by package path when it runs, so state holds
+ * a stub of about a kilobyte and `delete`/`refresh` run the installed version
+ * of the library. See ARCHITECTURE.md, "Dynamic providers: the rules that bite".
+ *
+ * @param file the module under dist/providers that exports `provider`
+ */
+export function providerStub(file: string): dynamic.ResourceProvider {
+  const load = () => require(`pulumi-postgres-cdc/dist/providers/${file}.js`).provider;
+  return {
+    check: (olds, news) => load().check(olds, news),
+    diff: (id, olds, news) => load().diff(id, olds, news),
+    create: (inputs) => load().create(inputs),
+    read: (id, props) => load().read(id, props),
+    update: (id, olds, news) => load().update(id, olds, news),
+    delete: (id, props) => load().delete(id, props),
+  };
+}
