@@ -1,0 +1,114 @@
+/**
+ * The Debezium PostgreSQL connector configuration a pipeline generates: pure
+ * functions, no I/O, no Pulumi. The connector always uses the slot and the
+ * publication the pipeline manages (`publication.autocreate.mode=disabled`,
+ * `slot.drop.on.stop=false`, `plugin.name=pgoutput`) and a
+ * `table.include.list` that matches the publication exactly.
+ */
+import { parseTableName, type TableRef } from "../postgres/connection";
+
+export const POSTGRES_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector";
+
+export const snapshotModes = ["initial", "no_data", "never", "always", "initial_only", "when_needed"] as const;
+export type SnapshotMode = (typeof snapshotModes)[number];
+
+/** How the Connect workers reach the database (may differ from how Pulumi reaches it). */
+export interface ConnectorSource {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  sslMode?: string;
+}
+
+export interface DebeziumConfigOptions {
+  source: ConnectorSource;
+  topicPrefix: string;
+  slotName: string;
+  publicationName: string;
+  /** "schema.table" names; empty = every table in the publication (FOR ALL TABLES). */
+  tables: string[];
+  snapshotMode: SnapshotMode;
+  heartbeat?: { intervalMs: number; actionQuery?: string };
+  /** Extra or overriding properties; they win over generated ones. */
+  overrides?: Record<string, string>;
+}
+
+/** The heartbeat action used when none is given: writes a logical message to WAL, so idle databases do not pin WAL. */
+export const DEFAULT_HEARTBEAT_QUERY = "SELECT pg_logical_emit_message(false, 'debezium-heartbeat', now()::varchar)";
+
+/** Kafka topic names allow [a-zA-Z0-9._-]; Debezium replaces anything else with "_". */
+export function sanitizeTopicPart(s: string): string {
+  return s.replace(/[^a-zA-Z0-9._-]/g, "_");
+}
+
+/** The topic Debezium writes a table's changes to: `<prefix>.<schema>.<table>`. */
+export function topicFor(prefix: string, table: TableRef): string {
+  return `${prefix}.${sanitizeTopicPart(table.schema)}.${sanitizeTopicPart(table.table)}`;
+}
+
+/** Escapes a literal for a Java regular expression (Debezium matches include lists as anchored regexes). */
+export function javaRegexLiteral(s: string): string {
+  return s.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
+}
+
+/** `table.include.list`: one anchored-literal regex per table, comma-separated. */
+export function tableIncludeList(tables: string[]): string {
+  return tables
+    .map(parseTableName)
+    .map((t) => `${javaRegexLiteral(t.schema)}\\.${javaRegexLiteral(t.table)}`)
+    .join(",");
+}
+
+/** Problems that make a table list unusable for Debezium's include list (its list separator is a comma). */
+export function tableListProblems(tables: string[]): string[] {
+  return tables
+    .filter((t) => t.includes(","))
+    .map((t) => `table "${t}" contains a comma, which Debezium's table.include.list cannot express; rename the table`);
+}
+
+/** Debezium's topic.prefix rule: ^[a-zA-Z0-9_.\-]+$ */
+export function topicPrefixProblem(prefix: string): string | undefined {
+  if (!/^[a-zA-Z0-9_.-]+$/.test(prefix)) {
+    return `topicPrefix "${prefix}" may only contain letters, digits, ".", "_" and "-" (Debezium's topic.prefix rule)`;
+  }
+  return undefined;
+}
+
+/** The connector config, as strings (how Connect stores it). */
+export function debeziumConfig(o: DebeziumConfigOptions): Record<string, string> {
+  const c: Record<string, string> = {
+    "connector.class": POSTGRES_CONNECTOR_CLASS,
+    "tasks.max": "1",
+    "database.hostname": o.source.host,
+    "database.port": String(o.source.port),
+    "database.user": o.source.user,
+    "database.dbname": o.source.database,
+    "topic.prefix": o.topicPrefix,
+    "plugin.name": "pgoutput",
+    "slot.name": o.slotName,
+    "publication.name": o.publicationName,
+    "publication.autocreate.mode": "disabled",
+    "slot.drop.on.stop": "false",
+    "snapshot.mode": o.snapshotMode,
+  };
+  if (o.source.password !== undefined) c["database.password"] = o.source.password;
+  if (o.source.sslMode) c["database.sslmode"] = o.source.sslMode;
+  if (o.tables.length) c["table.include.list"] = tableIncludeList(o.tables);
+  if (o.heartbeat && o.heartbeat.intervalMs > 0) {
+    c["heartbeat.interval.ms"] = String(o.heartbeat.intervalMs);
+    c["heartbeat.action.query"] = o.heartbeat.actionQuery ?? DEFAULT_HEARTBEAT_QUERY;
+  }
+  return { ...c, ...(o.overrides ?? {}) };
+}
+
+/** table ("schema.table") -> topic, for the pipeline's `topics` output. */
+export function topicMap(prefix: string, tables: string[]): Record<string, string> {
+  return Object.fromEntries(
+    tables.map((t) => {
+      const ref = parseTableName(t);
+      return [`${ref.schema}.${ref.table}`, topicFor(prefix, ref)];
+    }),
+  );
+}
