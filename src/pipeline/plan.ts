@@ -1,0 +1,103 @@
+/**
+ * Pure planning for a CdcPipeline: defaults, object names and validation of
+ * the pipeline's arguments once they are known. No I/O, no Pulumi.
+ */
+import { CdcError } from "../errors";
+import { parseTableName, tableKey } from "../postgres/connection";
+import { byteLength, defaultObjectName, MAX_IDENTIFIER_BYTES } from "../validation/common";
+import { snapshotModes, tableListProblems, topicMap, topicPrefixProblem, type SnapshotMode } from "./debezium-config";
+
+export interface PipelineNamesInput {
+  /** The pipeline's resource name. */
+  pipeline: string;
+  slotName?: string;
+  publicationName?: string;
+  connectorName?: string;
+  topicPrefix?: string;
+}
+
+export interface PipelineNames {
+  slotName: string;
+  publicationName: string;
+  connectorName: string;
+  topicPrefix: string;
+}
+
+/**
+ * Object names of a pipeline. Defaults: slot `<name>_slot` and publication
+ * `<name>_pub` (lower-cased, anything outside [a-z0-9_] becomes "_"),
+ * connector and topic prefix = the pipeline name.
+ */
+export function pipelineNames(i: PipelineNamesInput): PipelineNames {
+  const base = defaultObjectName(i.pipeline).slice(0, MAX_IDENTIFIER_BYTES - 5);
+  return {
+    slotName: i.slotName ?? `${base}_slot`,
+    publicationName: i.publicationName ?? `${base}_pub`,
+    connectorName: i.connectorName ?? i.pipeline,
+    topicPrefix: i.topicPrefix ?? i.pipeline,
+  };
+}
+
+/** "schema.table" for every table, duplicates removed, in the given order. */
+export function normalizeTables(tables: readonly string[]): string[] {
+  return [...new Set(tables.map((t) => tableKey(parseTableName(t))))];
+}
+
+/** Which tables get REPLICA IDENTITY FULL for `replicaIdentityFull`. */
+export function replicaIdentityTables(option: boolean | readonly string[] | undefined, tables: readonly string[], pipeline: string): string[] {
+  if (!option) return [];
+  if (option === true) {
+    if (!tables.length) {
+      throw new CdcError(
+        `CdcPipeline "${pipeline}": replicaIdentityFull: true needs an explicit table list (the pipeline captures all tables). Pass replicaIdentityFull: ["schema.table", ...] instead.`,
+      );
+    }
+    return [...tables];
+  }
+  return normalizeTables(option);
+}
+
+/** Every problem with the pipeline's arguments, at once (empty when fine). */
+export function pipelineArgProblems(a: {
+  pipeline: string;
+  names: PipelineNames;
+  tables: readonly string[];
+  snapshotMode: string;
+  heartbeatIntervalMs?: number;
+}): string[] {
+  const p: string[] = [];
+  if (!/^[a-z0-9_]{1,63}$/.test(a.names.slotName)) {
+    p.push(`slotName "${a.names.slotName}": slot names may only contain lower case letters, digits and underscores, at most 63 characters`);
+  }
+  if (!a.names.publicationName || byteLength(a.names.publicationName) > MAX_IDENTIFIER_BYTES) {
+    p.push(`publicationName "${a.names.publicationName}": must be 1 to 63 bytes`);
+  }
+  if (!a.names.connectorName || /[\u0000-\u001f\u007f]/.test(a.names.connectorName)) {
+    p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: must be non-empty and free of control characters (Kafka Connect's rule)`);
+  }
+  const prefix = topicPrefixProblem(a.names.topicPrefix);
+  if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
+  p.push(...tableListProblems([...a.tables]));
+  for (const t of a.tables) {
+    const r = parseTableName(t);
+    if (!r.schema || !r.table) p.push(`table "${t}": expected "schema.table" or "table"`);
+    else if (byteLength(r.schema) > MAX_IDENTIFIER_BYTES || byteLength(r.table) > MAX_IDENTIFIER_BYTES) p.push(`table "${t}": schema and table names must be at most 63 bytes`);
+  }
+  if (!(snapshotModes as readonly string[]).includes(a.snapshotMode)) {
+    p.push(`snapshotMode "${a.snapshotMode}": must be one of ${snapshotModes.join(", ")}`);
+  }
+  if (a.heartbeatIntervalMs !== undefined && (!Number.isInteger(a.heartbeatIntervalMs) || a.heartbeatIntervalMs < 0)) {
+    p.push(`heartbeat.intervalMs must be a whole number of milliseconds >= 0`);
+  }
+  return p;
+}
+
+/** Throws one CdcError listing every argument problem. */
+export function assertPipelineArgs(a: Parameters<typeof pipelineArgProblems>[0]): void {
+  const problems = pipelineArgProblems(a);
+  if (problems.length) {
+    throw new CdcError(`CdcPipeline "${a.pipeline}": invalid arguments:\n${problems.map((x) => `  - ${x}`).join("\n")}`);
+  }
+}
+
+export { topicMap, type SnapshotMode };
