@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { postgresConnectionSchema } from "./common";
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
+}
+
+export const connectTlsSchema = z.object({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  rejectUnauthorized: z.boolean().optional(),
+});
+
+/** How to reach a Kafka Connect REST API (resolved, plain values). */
+export const connectClusterSchema = z
+  .object({
+    url: z.string().refine((u) => {
+      try {
+        const p = new URL(u);
+        return p.protocol === "http:" || p.protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, { error: 'url must be an http:// or https:// URL of the Kafka Connect REST API, e.g. "http://localhost:8083"' }),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    tls: connectTlsSchema.optional(),
+    requestTimeoutMs: z.number().int().positive({ error: "requestTimeoutMs must be a positive number of milliseconds" }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(c.url);
+    } catch {
+      return;
+    }
+    if (url.protocol === "http:" && c.tls && (c.tls.ca || c.tls.cert || c.tls.key)) {
+      ctx.addIssue({ code: "custom", path: ["url"], message: "tls settings are given but the url is http://; use https:// so the certificates are used" });
+    }
+    const sendsCredentials = !!c.password || Object.keys(c.headers ?? {}).some((h) => /^authorization$/i.test(h));
+    if (url.protocol === "http:" && sendsCredentials && !isLoopback(url.hostname)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: `credentials would be sent in clear text to ${url.host}; use an https:// url (plain http is only accepted for localhost)`,
+      });
+    }
+    if (!!c.tls?.cert !== !!c.tls?.key) {
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "tls.cert and tls.key go together for mutual TLS: give both or neither" });
+    }
+  });
+
+export type ConnectCluster = z.output<typeof connectClusterSchema>;
+
+export const connectorStates = ["running", "paused", "stopped"] as const;
+export type ConnectorTargetState = (typeof connectorStates)[number];
+
+/** Connector names: non-empty, no control characters (Connect's NonEmptyStringWithoutControlChars). */
+export const connectorName = z
+  .string()
+  .min(1, { error: "the connector name must not be empty" })
+  .refine((n) => n.trim().length > 0, { error: "the connector name must not be blank" })
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { error: "the connector name must not contain control characters (Kafka Connect rejects them)" });
+
+export const debeziumConnectorInputsSchema = z.object({
+  connect: connectClusterSchema,
+  name: connectorName,
+  config: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .transform((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)])))
+    .refine((c) => !!c["connector.class"], {
+      error: 'config needs "connector.class", e.g. "io.debezium.connector.postgresql.PostgresConnector"',
+    }),
+  state: z.enum(connectorStates, { error: `state must be one of ${connectorStates.join(", ")}` }).default("running"),
+  waitForRunning: z.boolean().default(true),
+  runningTimeoutSeconds: z.number().positive({ error: "runningTimeoutSeconds must be positive" }).default(300),
+  validate: z.boolean().default(true),
+  restartFailedTasks: z.boolean().default(true),
+  resetOffsetsOnDelete: z.boolean().default(false),
+  streaming: z
+    .object({
+      connection: postgresConnectionSchema,
+      slotName: z.string().min(1),
+      timeoutSeconds: z.number().positive().default(300),
+    })
+    .optional(),
+});
+
+export type DebeziumConnectorInputs = z.output<typeof debeziumConnectorInputsSchema>;
