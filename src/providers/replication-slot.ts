@@ -1,0 +1,184 @@
+/**
+ * Dynamic provider for ReplicationSlot: validate -> postgres/slots -> plain JSON outputs.
+ * Pulumi never serializes this module: the stub in stub.ts requires it by path.
+ */
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { CdcError } from "../errors";
+import { sqlState, withSession } from "../postgres/connection";
+import { createSlot, dropSlot, readSlot, type LiveSlot, type SlotSpec } from "../postgres/slots";
+import { containsUnknown, UNKNOWN, type PostgresConnectionInput } from "../validation/common";
+import {
+  DEFAULT_DELETE_TIMEOUT_SECONDS,
+  replicationSlotInputsSchema,
+  type DeleteWhileActive,
+  type ReplicationSlotInputs,
+  type SlotPlugin,
+} from "../validation/replication-slot";
+import { normalizedConnection, targetDatabase } from "../validation/target";
+import { checkWith, label, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+
+/** Outputs of a ReplicationSlot (what state holds). Numbers are JSON numbers, LSNs strings. */
+export interface ReplicationSlotOutputs {
+  connection?: PostgresConnectionInput;
+  connectionString?: string;
+  name: string;
+  database: string;
+  plugin: SlotPlugin;
+  twoPhase: boolean;
+  failover: boolean;
+  onDeleteWhileActive: DeleteWhileActive;
+  deleteTimeoutSeconds: number;
+  active: boolean;
+  activePid: number | null;
+  restartLsn: string | null;
+  confirmedFlushLsn: string | null;
+  walStatus: string | null;
+  retainedWalBytes: number | null;
+}
+
+const what = (name: unknown) => label("ReplicationSlot", typeof name === "string" ? name : undefined);
+
+function specOf(v: ReplicationSlotInputs): SlotSpec {
+  return { name: v.name, plugin: v.plugin, twoPhase: v.twoPhase, failover: v.failover };
+}
+
+function outputsOf(
+  settings: Pick<ReplicationSlotOutputs, "connection" | "connectionString" | "onDeleteWhileActive" | "deleteTimeoutSeconds">,
+  database: string,
+  live: LiveSlot,
+): ReplicationSlotOutputs {
+  return plainJson({
+    connection: settings.connection,
+    connectionString: settings.connectionString,
+    name: live.name,
+    database: live.database ?? database,
+    plugin: (live.plugin ?? "pgoutput") as SlotPlugin,
+    twoPhase: live.twoPhase,
+    failover: live.failover,
+    onDeleteWhileActive: settings.onDeleteWhileActive,
+    deleteTimeoutSeconds: settings.deleteTimeoutSeconds,
+    active: live.active,
+    activePid: live.activePid,
+    restartLsn: live.restartLsn,
+    confirmedFlushLsn: live.confirmedFlushLsn,
+    walStatus: live.walStatus,
+    retainedWalBytes: live.retainedWalBytes,
+  } satisfies ReplicationSlotOutputs);
+}
+
+/** Fields whose change replaces the slot (deleting it first: names are unique). */
+export const SLOT_REPLACE_FIELDS = ["name", "database", "plugin", "twoPhase", "failover"] as const;
+
+/** Pure diff of old outputs against new inputs. Live outputs (active, LSNs, ...) never cause a difference. */
+export function diffReplicationSlot(oldProps: Record<string, unknown>, newProps: Record<string, unknown>): dynamic.DiffResult {
+  const olds = withoutProvider(oldProps);
+  const news = withoutProvider(newProps);
+  const dflt = (v: unknown, d: unknown) => (v === undefined ? d : v);
+  const db = containsUnknown(news.connection) || containsUnknown(news.connectionString) ? UNKNOWN : targetDatabase(news as { connection?: { database?: unknown } });
+  const want: Record<string, unknown> = {
+    name: news.name,
+    database: db,
+    plugin: dflt(news.plugin, "pgoutput"),
+    twoPhase: dflt(news.twoPhase, false),
+    failover: dflt(news.failover, false),
+    onDeleteWhileActive: dflt(news.onDeleteWhileActive, "wait"),
+    deleteTimeoutSeconds: dflt(news.deleteTimeoutSeconds, DEFAULT_DELETE_TIMEOUT_SECONDS),
+    connection: containsUnknown(news.connection) ? UNKNOWN : normalizedConnection(news.connection),
+    connectionString: news.connectionString,
+  };
+  const have: Record<string, unknown> = {
+    name: olds.name,
+    database: olds.database,
+    plugin: dflt(olds.plugin, "pgoutput"),
+    twoPhase: dflt(olds.twoPhase, false),
+    failover: dflt(olds.failover, false),
+    onDeleteWhileActive: dflt(olds.onDeleteWhileActive, "wait"),
+    deleteTimeoutSeconds: dflt(olds.deleteTimeoutSeconds, DEFAULT_DELETE_TIMEOUT_SECONDS),
+    connection: olds.connection,
+    connectionString: olds.connectionString,
+  };
+  const changed = Object.keys(want).filter((k) => containsUnknown(want[k]) || !sameJson(have[k], want[k]));
+  const replaces = changed.filter((k) => (SLOT_REPLACE_FIELDS as readonly string[]).includes(k));
+  return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
+}
+
+function settingsOf(olds: Partial<ReplicationSlotOutputs>): Pick<ReplicationSlotOutputs, "connection" | "connectionString" | "onDeleteWhileActive" | "deleteTimeoutSeconds"> {
+  return {
+    connection: olds.connection,
+    connectionString: olds.connectionString,
+    onDeleteWhileActive: olds.onDeleteWhileActive ?? "wait",
+    deleteTimeoutSeconds: olds.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS,
+  };
+}
+
+export const provider = {
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+    return checkWith(replicationSlotInputsSchema, news, what(news.name));
+  },
+
+  async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.DiffResult> {
+    return diffReplicationSlot(olds, news);
+  },
+
+  async create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+    const w = what(inputs.name);
+    const v = parseOrThrow(replicationSlotInputsSchema, inputs, w);
+    const conn = resolveConnection(v, w);
+    const { live } = await withSession(conn, w, (s) => createSlot(s, specOf(v), conn.database, w));
+    return { id: live.name, outs: outputsOf(v, conn.database, live) };
+  },
+
+  async read(id: string, props: Record<string, unknown>): Promise<dynamic.ReadResult> {
+    const olds = withoutProvider(props) as unknown as ReplicationSlotOutputs;
+    const w = what(olds.name);
+    const conn = resolveConnection(olds, w);
+    let live: LiveSlot | undefined;
+    try {
+      live = await withSession(conn, w, (s) => readSlot(s, olds.name));
+    } catch (err) {
+      // PostgreSQL refuses to drop a database that has logical slots, so a missing database means a missing slot.
+      if (sqlState(err) !== "3D000") throw err;
+      live = undefined;
+    }
+    if (!live) return {};
+    const outs = outputsOf(settingsOf(olds), conn.database, live);
+    const inputs = plainJson({
+      connection: olds.connection,
+      connectionString: olds.connectionString,
+      name: outs.name,
+      plugin: outs.plugin,
+      twoPhase: outs.twoPhase,
+      failover: outs.failover,
+      onDeleteWhileActive: outs.onDeleteWhileActive,
+      deleteTimeoutSeconds: outs.deleteTimeoutSeconds,
+    });
+    return { id, props: outs, inputs };
+  },
+
+  async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.UpdateResult> {
+    const w = what(news.name);
+    const v = parseOrThrow(replicationSlotInputsSchema, news, w);
+    const conn = resolveConnection(v, w);
+    const live = await withSession(conn, w, (s) => readSlot(s, v.name));
+    if (!live) {
+      throw new CdcError(
+        `${w}: the slot no longer exists in PostgreSQL (dropped out of band). It is not recreated silently, because a new slot starts at the current WAL position and a consumer's changes in between would be lost. ` +
+          `Run pulumi refresh to drop it from state, then pulumi up to create it again (and re-snapshot the consumer if needed).`,
+      );
+    }
+    return { outs: outputsOf(v, conn.database, live) };
+  },
+
+  async delete(_id: string, props: Record<string, unknown>): Promise<void> {
+    const olds = withoutProvider(props) as unknown as ReplicationSlotOutputs;
+    const w = what(olds.name);
+    const conn = resolveConnection(olds, w);
+    const settings = settingsOf(olds);
+    try {
+      await withSession(conn, w, (s) => dropSlot(s, olds.name, { onActive: settings.onDeleteWhileActive, timeoutSeconds: settings.deleteTimeoutSeconds }, w));
+    } catch (err) {
+      if (sqlState(err) === "3D000") return; // the database is gone, and its logical slots with it
+      throw err;
+    }
+  },
+};

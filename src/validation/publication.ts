@@ -1,0 +1,166 @@
+import { z } from "zod";
+import { byteLength, identifier, MAX_IDENTIFIER_BYTES } from "./common";
+import { expressionProblem } from "./sql-expression";
+import { postgresTargetShape, requireTarget } from "./target";
+
+/** The operations a publication can publish, in PostgreSQL's order. */
+export const PUBLICATION_OPERATIONS = ["insert", "update", "delete", "truncate"] as const;
+export type PublicationOperation = (typeof PUBLICATION_OPERATIONS)[number];
+
+/** A table of a publication after normalization: "schema.table" (raw names), sorted column list, row filter SQL. */
+export interface PublicationTable {
+  /** "schema.table", raw names (not SQL-quoted); a bare name was given schema public. */
+  name: string;
+  /** Column list (PostgreSQL 15+), sorted and without duplicates. */
+  columns?: string[];
+  /** Row filter (PostgreSQL 15+): an SQL expression, sent as written inside parentheses. */
+  where?: string;
+}
+
+/** Splits "schema.table" at the first dot; a bare name is in schema public. */
+export function splitTableName(name: string): { schema: string; table: string } {
+  const dot = name.indexOf(".");
+  if (dot < 0) return { schema: "public", table: name };
+  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+}
+
+/** "schema.table" with schema public filled in for a bare name. */
+export function normalizeTableName(name: string): string {
+  const t = splitTableName(name);
+  return `${t.schema}.${t.table}`;
+}
+
+/** Orders strings by UTF-16 code units, the same everywhere (independent of locale). */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const tableNameSchema = z
+  .string({ error: 'a table must be given as "schema.table" or "table" (schema public)' })
+  .min(1, { error: "a table name must not be empty" })
+  .superRefine((s, ctx) => {
+    const t = splitTableName(s);
+    if (t.schema === "" || t.table === "") {
+      ctx.addIssue({ code: "custom", message: `"${s}" is not "schema.table": the schema and the table name must both be non-empty` });
+    }
+    for (const [what, part] of [["schema", t.schema], ["table", t.table]] as const) {
+      if (byteLength(part) > MAX_IDENTIFIER_BYTES) {
+        ctx.addIssue({
+          code: "custom",
+          message: `the ${what} name "${part}" is longer than ${MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would silently truncate it. Use the real (shorter) name`,
+        });
+      }
+    }
+    if (s.includes("\u0000")) ctx.addIssue({ code: "custom", message: "a table name must not contain a NUL character" });
+  });
+
+const tableObjectSchema = z
+  .object(
+    {
+      name: tableNameSchema,
+      columns: z
+        .array(identifier("a column name"), { error: "columns must be a list of column names" })
+        .min(1, { error: "columns must not be empty; leave it out to publish every column" })
+        .optional(),
+      where: z
+        .string({ error: "where must be a string holding an SQL expression" })
+        .superRefine((w, ctx) => {
+          const problem = expressionProblem(w);
+          if (problem) {
+            ctx.addIssue({ code: "custom", message: `the row filter (an SQL expression such as "status <> 'draft'") ${problem}` });
+          }
+        })
+        .optional(),
+    },
+    { error: 'each entry of tables must be "schema.table", "table" (schema public) or { name, columns?, where? }' },
+  )
+  .strict();
+
+/** One entry of `tables`: a raw "schema.table" string or an object with column list and row filter. */
+export const publicationTableSchema = z.preprocess((v) => (typeof v === "string" ? { name: v } : v), tableObjectSchema);
+
+/** Publication inputs as the provider receives them (after the resource class filled in the default name). */
+export const publicationInputsSchema = z
+  .object({
+    ...postgresTargetShape,
+    name: identifier("name"),
+    tables: z.array(publicationTableSchema, { error: "tables must be a list" }).optional(),
+    schemas: z.array(identifier("a schema name"), { error: "schemas must be a list of schema names" }).optional(),
+    allTables: z.boolean({ error: "allTables must be true or false" }).default(false),
+    operations: z
+      .array(
+        z.enum(PUBLICATION_OPERATIONS, {
+          error: (iss) => `unknown operation ${JSON.stringify(iss.input)}; allowed: ${PUBLICATION_OPERATIONS.join(", ")}`,
+        }),
+        { error: `operations must be a list of ${PUBLICATION_OPERATIONS.join(", ")}` },
+      )
+      .min(1, { error: `operations must not be empty; give some of ${PUBLICATION_OPERATIONS.join(", ")} or leave it out for all four` })
+      .default([...PUBLICATION_OPERATIONS]),
+    publishViaPartitionRoot: z.boolean({ error: "publishViaPartitionRoot must be true or false" }).default(false),
+  })
+  .superRefine((v, ctx) => {
+    requireTarget(v, ctx);
+    const hasTables = (v.tables?.length ?? 0) > 0;
+    const hasSchemas = (v.schemas?.length ?? 0) > 0;
+    if (v.allTables && (hasTables || hasSchemas)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["allTables"],
+        message: "allTables publishes every table, so tables and schemas must be left out; remove them or set allTables to false",
+      });
+    } else if (!v.allTables && !hasTables && !hasSchemas) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tables"],
+        message: "a publication needs something to publish: give at least one table, at least one schema (PostgreSQL 15+), or allTables: true",
+      });
+    }
+    const seen = new Set<string>();
+    for (const [i, t] of (v.tables ?? []).entries()) {
+      const key = normalizeTableName(t.name);
+      if (seen.has(key)) {
+        ctx.addIssue({ code: "custom", path: ["tables", i], message: `table ${key} is listed twice; list each table once` });
+      }
+      seen.add(key);
+      const cols = new Set<string>();
+      for (const c of t.columns ?? []) {
+        if (cols.has(c)) ctx.addIssue({ code: "custom", path: ["tables", i, "columns"], message: `column "${c}" is listed twice` });
+        cols.add(c);
+      }
+    }
+    if (v.schemas && new Set(v.schemas).size !== v.schemas.length) {
+      ctx.addIssue({ code: "custom", path: ["schemas"], message: "a schema is listed twice; list each schema once" });
+    }
+    if (new Set(v.operations).size !== v.operations.length) {
+      ctx.addIssue({ code: "custom", path: ["operations"], message: "an operation is listed twice; list each once" });
+    }
+  })
+  .transform((v) => ({
+    ...v,
+    tables: normalizeTables(v.tables ?? []),
+    schemas: [...(v.schemas ?? [])].sort(byCodeUnit),
+    operations: PUBLICATION_OPERATIONS.filter((o) => v.operations.includes(o)),
+  }));
+
+export type PublicationInputs = z.output<typeof publicationInputsSchema>;
+
+/** Normal form of a table list: "schema.table" names, sorted; columns sorted; empty extras dropped. */
+export function normalizeTables(tables: ReadonlyArray<{ name: string; columns?: string[]; where?: string }>): PublicationTable[] {
+  return tables
+    .map((t) => {
+      const out: PublicationTable = { name: normalizeTableName(t.name) };
+      if (t.columns && t.columns.length) out.columns = [...new Set(t.columns)].sort(byCodeUnit);
+      if (t.where !== undefined) out.where = t.where;
+      return out;
+    })
+    .sort((a, b) => byCodeUnit(a.name, b.name));
+}
+
+/** Which PostgreSQL 15 features a definition uses (each needs PostgreSQL 15 or later). */
+export function pg15Features(v: Pick<PublicationInputs, "tables" | "schemas">): string[] {
+  const out: string[] = [];
+  if (v.schemas.length) out.push("schemas (FOR TABLES IN SCHEMA)");
+  if (v.tables.some((t) => t.columns)) out.push("column lists (tables[].columns)");
+  if (v.tables.some((t) => t.where !== undefined)) out.push("row filters (tables[].where)");
+  return out;
+}
