@@ -1,0 +1,169 @@
+/**
+ * Waiting for a connector to reach RUNNING, PAUSED or STOPPED by polling its
+ * status with a capped backoff (FACTS.md 1.3 and the recorded sequences):
+ * - 404 "No status found" (distributed mode, right after a create),
+ *   UNASSIGNED and RESTARTING are transient;
+ * - `tasks: []` for ~100-400 ms after a create, resume or config change is
+ *   transient; a connector that has no tasks by design is accepted after a
+ *   grace period once GET /tasks confirms there are none;
+ * - a FAILED connector or task fails the wait at once, with its trace.
+ */
+import type { ConnectClient } from "./client";
+import { ConnectError } from "./errors";
+import { backoffDelay, sleep, type BackoffPolicy } from "./retry";
+import type { ConnectorStateInfo, TargetState } from "./types";
+
+/** Options of {@link waitForState}. */
+export interface WaitOptions {
+  /** Give up after this long, ms. Default 300000. */
+  timeoutMs?: number;
+  /** Receives a human-readable line whenever the observed state changes. */
+  onProgress?: (line: string) => void;
+  /** Polling backoff. Default: from 100 ms, doubling, capped at 2 s, jittered. */
+  backoff?: BackoffPolicy;
+  /** For RUNNING: how many RUNNING tasks are required at least. Default 1 (0 accepts a connector without tasks at once). */
+  minTasks?: number;
+  /**
+   * For RUNNING with minTasks >= 1: how long `tasks: []` must last, ms, before
+   * the connector is taken to have no tasks by design (confirmed with GET
+   * /tasks). Default 5000.
+   */
+  zeroTaskGraceMs?: number;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}
+
+/** The client calls the wait needs. */
+export type StatusSource = Pick<ConnectClient, "getStatus" | "getTasks" | "scrub">;
+
+/** "connector RUNNING, tasks [0 RUNNING, 1 FAILED]" */
+export function describeStatus(s: ConnectorStateInfo | undefined): string {
+  if (!s) return "no status yet (404 No status found)";
+  const tasks = s.tasks.map((t) => `${t.id} ${t.state}`).join(", ");
+  return `connector ${s.connector.state}, tasks [${tasks}]`;
+}
+
+/**
+ * A Java stack trace cut to what helps: the exception line, a few frames,
+ * every "Caused by:" line with its first frames, at most `maxChars`.
+ */
+export function trimTrace(trace: string, maxFrames = 3, maxChars = 3000): string {
+  const lines = trace.replace(/\r/g, "").split("\n");
+  const out: string[] = [];
+  let frames = 0;
+  let omitted = 0;
+  for (const line of lines) {
+    const isFrame = /^\s+at\s/.test(line);
+    const isMore = /^\s+\.\.\. \d+ more/.test(line);
+    if (!isFrame && !isMore) {
+      if (omitted > 0) out.push(`\t... ${omitted} more lines`);
+      omitted = 0;
+      frames = 0;
+      if (line.trim().length > 0) out.push(line);
+      continue;
+    }
+    if (isFrame && frames < maxFrames) {
+      out.push(line);
+      frames++;
+    } else omitted++;
+  }
+  if (omitted > 0) out.push(`\t... ${omitted} more lines`);
+  let text = out.join("\n");
+  if (text.length > maxChars) text = text.slice(0, maxChars) + "\n\t... (trace cut)";
+  return text;
+}
+
+function failures(s: ConnectorStateInfo): string[] {
+  const out: string[] = [];
+  if (s.connector.state === "FAILED") out.push(`connector FAILED:\n${trimTrace(s.connector.trace ?? "(no trace)")}`);
+  for (const t of s.tasks) if (t.state === "FAILED") out.push(`task ${t.id} FAILED:\n${trimTrace(t.trace ?? "(no trace)")}`);
+  return out;
+}
+
+/**
+ * Polls GET /connectors/{name}/status until the connector reaches `wanted`:
+ * - RUNNING: connector RUNNING and every task RUNNING, with at least
+ *   `minTasks` tasks (unless the connector turns out to have none by design);
+ * - PAUSED: connector PAUSED and every task PAUSED;
+ * - STOPPED: connector STOPPED and no tasks.
+ * Fails at once with the trace when the connector or a task is FAILED, and
+ * with the last status and traces on timeout. Returns the final status.
+ */
+export async function waitForState(client: StatusSource, name: string, wanted: TargetState, opts: WaitOptions = {}): Promise<ConnectorStateInfo> {
+  const timeoutMs = opts.timeoutMs ?? 300000;
+  const minTasks = opts.minTasks ?? 1;
+  const grace = opts.zeroTaskGraceMs ?? 5000;
+  const backoff: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 2000, multiplier: 2, jitter: 0.3, ...opts.backoff };
+  const start = Date.now();
+  const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
+  let attempt = 0;
+  let last: ConnectorStateInfo | undefined;
+  let lastLine = "";
+  let zeroSince: number | undefined;
+  let confirmedNoTasks = false;
+  const progress = (line: string) => {
+    if (line === lastLine) return;
+    lastLine = line;
+    opts.onProgress?.(line);
+  };
+  for (;;) {
+    const s = await client.getStatus(name);
+    last = s;
+    let done = false;
+    let note = "";
+    if (s) {
+      const failed = failures(s);
+      if (failed.length > 0) {
+        const text = client.scrub(failed.join("\n"));
+        progress(`connector "${name}": ${describeStatus(s)} after ${elapsed()}`);
+        throw new ConnectError({
+          kind: "state",
+          connector: name,
+          message:
+            `Connector "${name}" failed while waiting for ${wanted} (${describeStatus(s)}):\n${text}\n` +
+            `Fix the cause, then restart the failed instances (POST /connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true).`,
+        });
+      }
+      const c = s.connector.state;
+      const tasks = s.tasks;
+      if (wanted === "RUNNING") {
+        if (c === "RUNNING" && tasks.every((t) => t.state === "RUNNING")) {
+          if (tasks.length >= minTasks) done = true;
+          else if (tasks.length > 0) note = ` (waiting for ${minTasks} tasks)`;
+          else {
+            zeroSince ??= Date.now();
+            if (Date.now() - zeroSince >= grace && !confirmedNoTasks) {
+              confirmedNoTasks = (await client.getTasks(name)).length === 0;
+            }
+            if (confirmedNoTasks) {
+              done = true;
+              note = " (the connector has no tasks)";
+            } else note = " (waiting for tasks to start)";
+          }
+        }
+        if (tasks.length > 0) zeroSince = undefined;
+      } else if (wanted === "PAUSED") {
+        done = c === "PAUSED" && tasks.every((t) => t.state === "PAUSED");
+      } else {
+        done = c === "STOPPED" && tasks.length === 0;
+      }
+      progress(`connector "${name}": ${describeStatus(s)}${done ? "" : note} after ${elapsed()}`);
+    } else progress(`connector "${name}": ${describeStatus(s)} after ${elapsed()}`);
+    if (done && s) return s;
+    const remaining = timeoutMs - (Date.now() - start);
+    if (remaining <= 0) {
+      const traces = last ? last.tasks.filter((t) => t.trace).map((t) => `task ${t.id} (${t.state}):\n${trimTrace(t.trace ?? "")}`) : [];
+      if (last?.connector.trace) traces.unshift(`connector (${last.connector.state}):\n${trimTrace(last.connector.trace)}`);
+      throw new ConnectError({
+        kind: "state",
+        connector: name,
+        message: client.scrub(
+          `Connector "${name}" did not reach ${wanted} within ${Math.round(timeoutMs / 1000)} s; last status: ${describeStatus(last)}.` +
+            (traces.length ? `\n${traces.join("\n")}` : "") +
+            `\nCheck the Connect worker log; during rebalances or slow task starts raise the timeout.`,
+        ),
+      });
+    }
+    await sleep(Math.min(backoffDelay(attempt++, backoff, opts.random), remaining));
+  }
+}
