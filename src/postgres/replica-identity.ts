@@ -130,7 +130,7 @@ export function describeTables(tables: readonly string[], max = 10): string {
  * Fails, naming every problem table at once, when some of `tables` are
  * missing or are not tables (views, sequences, ...).
  */
-export function requireTables(state: Map<string, TableIdentity>, tables: readonly string[], what: string, database: string): void {
+export function requireTables(state: Map<string, TableIdentity>, tables: readonly string[], what: string): void {
   const missing = tables.filter((t) => !state.get(t)?.exists);
   const wrongKind = tables.filter((t) => {
     const st = state.get(t);
@@ -139,7 +139,7 @@ export function requireTables(state: Map<string, TableIdentity>, tables: readonl
   if (missing.length === 0 && wrongKind.length === 0) return;
   const parts: string[] = [];
   if (missing.length) {
-    parts.push(`${missing.length === 1 ? "table" : `${missing.length} tables`} not found in database "${database}": ${describeTables(missing, 50)}`);
+    parts.push(`${missing.length === 1 ? "table" : `${missing.length} tables`} not found: ${describeTables(missing, 50)}`);
   }
   if (wrongKind.length) {
     parts.push(

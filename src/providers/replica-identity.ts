@@ -133,7 +133,7 @@ function stateAfter(state: Map<string, TableIdentity>, changes: readonly Identit
 async function createIn(s: Session, inputs: ReplicaIdentityInputs, conn: PostgresConnection): Promise<ReplicaIdentityOutputs> {
   const what = labelOf(conn);
   const state = await readReplicaIdentities(s, inputs.tables);
-  requireTables(state, inputs.tables, what, conn.database);
+  requireTables(state, inputs.tables, what);
   const previous = liveIdentities(state);
   const changes = setChanges(inputs.tables, inputs.identity, state);
   await applyReplicaIdentities(s, changes, inputs.lockTimeoutMs, what);
@@ -163,7 +163,15 @@ function isGoneDatabase(err: unknown): boolean {
 export const provider = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
     const result = checkWith(replicaIdentitySchema, news, KIND);
-    if (result.failures || containsUnknown(withoutProvider(news))) return result;
+    if (result.failures) {
+      // zod skips the object-level rule when a field fails: report a missing connection too, all at once.
+      const noTarget = news.connection === undefined && news.connectionString === undefined;
+      if (noTarget && !result.failures.some((f) => f.property === "connection")) {
+        result.failures.unshift({ property: "connection", reason: `${KIND}: give either connection (host, database, user, ...) or connectionString` });
+      }
+      return result;
+    }
+    if (containsUnknown(withoutProvider(news))) return result;
     try {
       resolveConnection(result.inputs as ConnectionProps, KIND);
     } catch (err) {
@@ -249,7 +257,7 @@ export const provider = {
     const outs = await withSession(conn, what, async (s) => {
       const all = [...inputs.tables, ...removed];
       const state = await readReplicaIdentities(s, all, restoreIndexes(removed, oldPrevious));
-      requireTables(state, inputs.tables, what, conn.database);
+      requireTables(state, inputs.tables, what);
       const previous: Record<string, ReplicaIdentityValue> = {};
       for (const t of inputs.tables) {
         const p = added.includes(t) ? state.get(t)?.identity : oldPrevious[t] ?? state.get(t)?.identity;

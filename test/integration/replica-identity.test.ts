@@ -6,7 +6,7 @@ import { ReplicaIdentity } from "pulumi-postgres-cdc/dist/resources/replica-iden
 import type { PostgresConnectionInput } from "pulumi-postgres-cdc/dist/validation/common.js";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
 import { Engine, nonSecretText } from "../support/engine";
-import { pgMajors, sharedPostgres, type PgServer } from "../support/postgres";
+import { pgMajors, sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 interface RiInputs extends Record<string, unknown> {
   connection?: PostgresConnectionInput;
@@ -194,7 +194,7 @@ for (const major of pgMajors()) {
       // The same on update: nothing changes, state stays as it was.
       await r.create({ connection: pg.connection(db), tables: ["present"] });
       await q("CREATE TABLE present_two (v int)");
-      await assert.rejects(r.up({ connection: pg.connection(db), tables: ["present_two", "gone_x"] }), /table not found in database .*"public\.gone_x"/);
+      await assert.rejects(r.up({ connection: pg.connection(db), tables: ["present_two", "gone_x"] }), /table not found: "public\.gone_x"/);
       assert.deepEqual(await relreplident(["public.present", "public.present_two"]), { "public.present": "f", "public.present_two": "d" });
       await r.delete();
       assert.equal((await relreplident(["public.present"]))["public.present"], "d");
@@ -240,6 +240,26 @@ for (const major of pgMajors()) {
         await holder.end();
       }
       assert.deepEqual(await relreplident(["public.locked_t", "public.free_t"]), { "public.locked_t": "d", "public.free_t": "d" });
+    });
+
+    it("says the table owner is needed when the role may not ALTER the table, and changes nothing", async () => {
+      const role = uniqueName("ri_low");
+      await q(`CREATE TABLE owned_t (v int); CREATE ROLE ${role} LOGIN PASSWORD 'low-pass-7781'; GRANT SELECT ON owned_t TO ${role}`);
+      try {
+        await assert.rejects(
+          resource().create({ connection: pg.connection(db, { user: role, password: "low-pass-7781" }), tables: ["owned_t"] }),
+          (err: Error) => {
+            assert.match(err.message, /must be owner of table owned_t/);
+            assert.match(err.message, /SQLSTATE 42501/);
+            assert.match(err.message, /needs the table owner/);
+            assert.ok(!err.message.includes("low-pass-7781"));
+            return true;
+          },
+        );
+        assert.equal((await relreplident(["public.owned_t"]))["public.owned_t"], "d");
+      } finally {
+        await q(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+      }
     });
 
     it("treats a dropped database as gone on refresh and delete", async () => {
