@@ -19,11 +19,6 @@ export function isServerKey(key: string): boolean {
   return key === "name" || key.startsWith("__internal.");
 }
 
-/** Keys whose values are secrets (scrubbed from messages, never compared verbatim when masked). */
-export function isSecretKey(key: string): boolean {
-  return /(password|secret|token|credential|sasl\.jaas\.config|(^|\.)key$|api\.key|private)/i.test(key);
-}
-
 export interface ConfigDifference {
   key: string;
   /** "added" in wanted, "removed" from wanted, or "changed" */

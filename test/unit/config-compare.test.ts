@@ -3,10 +3,10 @@ import fc from "fast-check";
 import {
   configDifferences,
   isMaskedValue,
-  isSecretKey,
   mergeLiveConfig,
   stringifyConfig,
 } from "pulumi-postgres-cdc/dist/connect/config-compare.js";
+import { isSecretKey } from "pulumi-postgres-cdc/dist/connect/errors.js";
 
 describe("connector config comparison", () => {
   it("compares as Connect stores config: strings, ignoring name and __internal keys", () => {

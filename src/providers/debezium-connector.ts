@@ -1,0 +1,241 @@
+/**
+ * The DebeziumConnector provider: thin glue between Pulumi's dynamic
+ * provider protocol and the Kafka Connect client (src/connect).
+ */
+import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { ConnectClient } from "../connect/client";
+import { isSecretKey } from "../connect/errors";
+import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mergeLiveConfig } from "../connect/config-compare";
+import type { ConnectorStateInfo } from "../connect/types";
+import { waitForState } from "../connect/wait";
+import { CdcError } from "../errors";
+import { describeHolder, slotHolder, waitForStreaming } from "../postgres/slot-activity";
+import { withSession } from "../postgres/connection";
+import { containsUnknown } from "../validation/common";
+import { debeziumConnectorInputsSchema, type ConnectorTargetState, type DebeziumConnectorInputs } from "../validation/debezium-connector";
+import { checkWith, parseOrThrow, plainJson, withoutProvider } from "./common";
+
+/** Outputs as stored in state. */
+export interface DebeziumConnectorOutputs extends DebeziumConnectorInputs {
+  connectorState: string;
+  tasks: Array<{ id: number; state: string; workerId: string; trace?: string }>;
+  type: string;
+}
+
+const KIND = "DebeziumConnector";
+const what = (name: string) => `${KIND} "${name}"`;
+const progress = (line: string) => console.error(line);
+
+function clientFor(i: Pick<DebeziumConnectorInputs, "connect" | "config">): ConnectClient {
+  return new ConnectClient({
+    url: i.connect.url,
+    username: i.connect.username,
+    password: i.connect.password,
+    headers: i.connect.headers,
+    tls: i.connect.tls,
+    requestTimeoutMs: i.connect.requestTimeoutMs,
+    secrets: secretValues(i.config),
+  });
+}
+
+/** Values of secret-looking config keys, scrubbed from every error the client raises. */
+function secretValues(config: Readonly<Record<string, string>>): string[] {
+  return Object.entries(config).filter(([k]) => isSecretKey(k)).map(([, v]) => v);
+}
+
+/** Runs `fn` with a client for the connector and closes the client's connections afterwards. */
+async function withClient<T>(i: Pick<DebeziumConnectorInputs, "connect" | "config">, fn: (c: ConnectClient) => Promise<T>): Promise<T> {
+  const client = clientFor(i);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+const CONNECT_STATE: Record<ConnectorTargetState, "RUNNING" | "PAUSED" | "STOPPED"> = { running: "RUNNING", paused: "PAUSED", stopped: "STOPPED" };
+
+function tasksOf(status: ConnectorStateInfo | undefined): DebeziumConnectorOutputs["tasks"] {
+  return (status?.tasks ?? []).map((t) => plainJson({ id: t.id, state: t.state, workerId: t.worker_id, trace: t.trace }));
+}
+
+/** Every problem of a name/config pair that Connect would reject anyway, found before calling it. */
+function inputProblems(i: DebeziumConnectorInputs): string[] {
+  const p: string[] = [];
+  const cfgName = i.config.name;
+  if (cfgName !== undefined && cfgName !== i.name) {
+    p.push(`config.name is "${cfgName}" but the connector name is "${i.name}"; remove config.name or make them equal (Connect rejects a mismatch)`);
+  }
+  return p;
+}
+
+async function validateWithConnect(client: ConnectClient, i: DebeziumConnectorInputs): Promise<void> {
+  const result = await client.validate(i.config["connector.class"], { ...i.config, name: i.name });
+  if (result.error_count === 0) return;
+  const lines: string[] = [];
+  for (const c of result.configs) {
+    const errors = c.value?.errors ?? [];
+    for (const e of errors) lines.push(`  - ${c.value?.name ?? c.definition?.name}: ${e}`);
+  }
+  throw new CdcError(
+    `${what(i.name)}: Kafka Connect rejected the configuration (${result.error_count} error${result.error_count === 1 ? "" : "s"}):\n${lines.join("\n")}\nFix these properties in config; nothing was changed on the cluster.`,
+  );
+}
+
+/** Before a Debezium connector starts: its slot must not be held by someone else. */
+async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boolean): Promise<void> {
+  if (!i.streaming || connectorExists) return;
+  const { connection, slotName } = i.streaming;
+  const holder = await withSession(connection, what(i.name), (s) => slotHolder(s, slotName));
+  if (holder.active) {
+    throw new CdcError(
+      `${what(i.name)}: replication slot "${slotName}" is already held by another backend, ${describeHolder(holder)}. Debezium would report RUNNING but never stream. Stop that consumer (SELECT pg_terminate_backend(${holder.pid})) or use another slot name.`,
+    );
+  }
+}
+
+async function settle(client: ConnectClient, i: DebeziumConnectorInputs): Promise<ConnectorStateInfo | undefined> {
+  if (!i.waitForRunning) return client.getStatus(i.name);
+  const wanted = CONNECT_STATE[i.state];
+  const status = await waitForState(client, i.name, wanted, { timeoutMs: i.runningTimeoutSeconds * 1000, onProgress: progress });
+  if (i.streaming && wanted === "RUNNING") {
+    await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress);
+  }
+  return status;
+}
+
+async function applyState(client: ConnectClient, i: DebeziumConnectorInputs, current: string | undefined): Promise<void> {
+  const wanted = CONNECT_STATE[i.state];
+  if (current === wanted) return;
+  if (wanted === "PAUSED") await client.pause(i.name);
+  else if (wanted === "STOPPED") await client.stop(i.name);
+  else await client.resume(i.name);
+}
+
+function outputsOf(i: DebeziumConnectorInputs, status: ConnectorStateInfo | undefined, type: string | undefined): DebeziumConnectorOutputs {
+  return plainJson({
+    ...i,
+    connectorState: status?.connector.state ?? "UNKNOWN",
+    tasks: tasksOf(status),
+    type: type ?? status?.type ?? "unknown",
+  }) satisfies DebeziumConnectorOutputs;
+}
+
+export const provider = {
+  async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
+    const r = checkWith(debeziumConnectorInputsSchema, news, KIND);
+    if (r.failures || containsUnknown(withoutProvider(news))) return r;
+    const problems = inputProblems(r.inputs as DebeziumConnectorInputs);
+    return problems.length ? { failures: problems.map((reason) => ({ property: "config", reason: `${what(String(news.name))}: ${reason}` })) } : r;
+  },
+
+  async diff(_id: string, olds: DebeziumConnectorOutputs, news: Record<string, unknown>): Promise<dynamic.DiffResult> {
+    if (containsUnknown(withoutProvider(news))) {
+      const replaces = olds.name !== news.name || (typeof news.connect === "object" && (news.connect as { url?: unknown }).url !== olds.connect?.url) ? ["name"] : [];
+      return { changes: true, replaces, deleteBeforeReplace: true };
+    }
+    const n = news as unknown as DebeziumConnectorInputs;
+    const replaces: string[] = [];
+    if (n.name !== olds.name) replaces.push("name");
+    if (n.connect.url !== olds.connect.url) replaces.push("connect");
+    const configChanged = configDifferences(olds.config ?? {}, n.config).length > 0;
+    const failedTasks = n.restartFailedTasks && (olds.tasks ?? []).some((t) => t.state === "FAILED");
+    const stateChanged = n.state !== olds.state || (olds.connectorState && olds.connectorState !== CONNECT_STATE[n.state]);
+    const settingsChanged = (["waitForRunning", "runningTimeoutSeconds", "validate", "restartFailedTasks", "resetOffsetsOnDelete"] as const).some((k) => n[k] !== olds[k]);
+    const connectChanged = JSON.stringify(n.connect) !== JSON.stringify(olds.connect) || JSON.stringify(n.streaming ?? null) !== JSON.stringify(olds.streaming ?? null);
+    const changes = replaces.length > 0 || configChanged || !!failedTasks || !!stateChanged || settingsChanged || connectChanged;
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
+    const i = parseOrThrow(debeziumConnectorInputsSchema, inputs, KIND);
+    return withClient(i, async (client) => {
+      if (i.validate) await validateWithConnect(client, i);
+      const existing = await client.getConfig(i.name);
+      if (existing) {
+        const diffs = configDifferences(existing, i.config);
+        if (diffs.length) {
+          throw new CdcError(
+            `${what(i.name)}: a connector with this name already exists on ${i.connect.url} with a different config (${describeDifferences(diffs)}). Dynamic resources cannot be imported: delete that connector, give this one another name, or make the config match to adopt it.`,
+          );
+        }
+        progress(`${what(i.name)}: adopting the existing connector with the same config`);
+      }
+      await assertSlotFree(i, !!existing);
+      if (!existing) {
+        const initial = CONNECT_STATE[i.state];
+        await client.create(i.name, i.config, initial === "RUNNING" ? undefined : initial);
+      }
+      const status0 = await client.getStatus(i.name);
+      await applyState(client, i, status0?.connector.state);
+      const status = await settle(client, i);
+      const info = await client.getConnector(i.name);
+      return { id: i.name, outs: outputsOf(i, status, info?.type) };
+    });
+  },
+
+  async update(_id: string, olds: DebeziumConnectorOutputs, news: Record<string, unknown>): Promise<dynamic.UpdateResult> {
+    const i = parseOrThrow(debeziumConnectorInputsSchema, news, KIND);
+    return withClient(i, async (client) => {
+      const live = await client.getConfig(i.name);
+      if (!live) {
+        throw new CdcError(`${what(i.name)}: the connector no longer exists on ${i.connect.url} (deleted out of band). Run \`pulumi refresh\` so the next \`pulumi up\` creates it again.`);
+      }
+      if (configDifferences(live, i.config).length) {
+        if (i.validate) await validateWithConnect(client, i);
+        await client.putConfig(i.name, i.config);
+      }
+      let status = await client.getStatus(i.name);
+      await applyState(client, i, status?.connector.state);
+      if (i.restartFailedTasks && i.state === "running") {
+        status = await client.getStatus(i.name);
+        if (status?.tasks.some((t) => t.state === "FAILED") || status?.connector.state === "FAILED") {
+          progress(`${what(i.name)}: restarting failed tasks`);
+          await client.restart(i.name, { includeTasks: true, onlyFailed: true });
+        }
+      }
+      status = await settle(client, i);
+      const info = await client.getConnector(i.name);
+      return { outs: outputsOf(i, status, info?.type ?? olds.type) };
+    });
+  },
+
+  async read(id: string, props: DebeziumConnectorOutputs): Promise<dynamic.ReadResult> {
+    return withClient(props, async (client) => {
+      const live = await client.getConfig(props.name ?? id);
+      if (!live) return {};
+      const status = await client.getStatus(props.name ?? id);
+      const config = mergeLiveConfig(live, props.config ?? {});
+      const outs = outputsOf({ ...props, config }, status, props.type);
+      const inputs = plainJson({ ...stripOutputs(outs) });
+      return { id, props: outs, inputs };
+    });
+  },
+
+  async delete(id: string, props: DebeziumConnectorOutputs): Promise<void> {
+    const name = props.name ?? id;
+    return withClient(props, async (client) => {
+      if (props.resetOffsetsOnDelete) {
+        const exists = await client.getConfig(name);
+        if (exists) {
+          await client.stop(name);
+          await waitForState(client, name, "STOPPED", { timeoutMs: (props.runningTimeoutSeconds ?? 300) * 1000, onProgress: progress });
+          await client.deleteOffsets(name);
+        }
+      }
+      await client.delete(name);
+      const deadline = Date.now() + (props.runningTimeoutSeconds ?? 300) * 1000;
+      while (await client.getConfig(name)) {
+        if (Date.now() > deadline) throw new CdcError(`${what(name)}: still present on ${props.connect.url} after delete; check the Connect workers`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+  },
+};
+
+/** The inputs part of the outputs (for read's `inputs`, so refresh-then-preview shows drift). */
+function stripOutputs(o: DebeziumConnectorOutputs): DebeziumConnectorInputs {
+  const { connectorState: _s, tasks: _t, type: _ty, ...inputs } = o;
+  const config = Object.fromEntries(Object.entries(inputs.config).filter(([k, v]) => !isServerKey(k) && !isMaskedValue(v)));
+  return { ...inputs, config };
+}
