@@ -2,7 +2,6 @@
  * pulumi-postgres-cdc: a PostgreSQL -> Debezium -> Kafka change data capture
  * pipeline as Pulumi resources.
  */
-export { CdcPipeline, type CdcPipelineArgs } from "./pipeline/cdc-pipeline";
 export { Publication, type PublicationArgs, type PublicationTableArgs } from "./resources/publication";
 export { ReplicationSlot, type ReplicationSlotArgs } from "./resources/replication-slot";
 export { ReplicationGrant, type ReplicationGrantArgs } from "./resources/replication-grant";
