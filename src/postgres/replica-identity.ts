@@ -20,10 +20,12 @@ export interface TableIdentity {
   exists: boolean;
   /** pg_class.relkind when it exists ("r" table, "p" partitioned table, "v" view, ...). */
   kind?: string;
-  /** The current replica identity (only for tables, kinds r and p). */
+  /** The current replica identity (for relations that have one: tables, partitioned tables). */
   identity?: ReplicaIdentityValue;
   /** Whether the table has a primary key. */
   hasPrimaryKey?: boolean;
+  /** For a partitioned table: its partitions ("schema.table"). */
+  partitions?: string[];
   /**
    * For a table asked about with an index name: whether that index exists on
    * the table and can serve as replica identity (unique, immediate, not
@@ -32,8 +34,14 @@ export interface TableIdentity {
   indexUsable?: boolean;
 }
 
-/** Relation kinds whose replica identity can be set: ordinary and partitioned tables. */
-const TABLE_KINDS = new Set(["r", "p"]);
+/**
+ * Relation kinds whose replica identity this resource sets: ordinary tables.
+ * A partitioned table ("p") accepts ALTER TABLE ... REPLICA IDENTITY, but the
+ * old row is written to WAL by the partition that holds it, with the
+ * partition's own identity, and partitions do not inherit it: setting it on
+ * the parent gives no before-images, so the partitions must be named instead.
+ */
+const TABLE_KINDS = new Set(["r"]);
 
 const KIND_NAMES: Record<string, string> = {
   i: "an index",
@@ -45,6 +53,14 @@ const KIND_NAMES: Record<string, string> = {
   f: "a foreign table",
   I: "a partitioned index",
 };
+
+function kindName(st: TableIdentity | undefined): string {
+  if (st?.kind === "p") {
+    const parts = st.partitions ?? [];
+    return `a partitioned table, whose partitions keep their own replica identity (name ${parts.length ? `its partitions instead: ${describeTables(parts)}` : "its partitions instead; it has none yet"})`;
+  }
+  return KIND_NAMES[st?.kind ?? ""] ?? `a relation of kind ${st?.kind}`;
+}
 
 /** Turns pg_class.relreplident (+ the identity index name) into our value. */
 export function identityValue(relreplident: string, indexName: string | null): ReplicaIdentityValue {
@@ -81,12 +97,17 @@ export async function readReplicaIdentities(
     ident: string | null;
     index_name: string | null;
     has_pk: boolean | null;
+    partitions: string[] | null;
     index_usable: boolean | null;
   }>(
     `SELECT t.ord::int AS ord, c.relkind::text AS kind, c.relreplident::text AS ident,
             (SELECT i.relname::text FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
               WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1) AS index_name,
             EXISTS (SELECT 1 FROM pg_catalog.pg_index x WHERE x.indrelid = c.oid AND x.indisprimary) AS has_pk,
+            CASE WHEN c.relkind = 'p' THEN ARRAY(
+              SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits h
+                JOIN pg_catalog.pg_class pc ON pc.oid = h.inhrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+               WHERE h.inhparent = c.oid ORDER BY 1) END AS partitions,
             CASE WHEN t.idx = '' THEN NULL ELSE EXISTS (
               SELECT 1 FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
                WHERE x.indrelid = c.oid AND i.relname = t.idx
@@ -107,13 +128,14 @@ export async function readReplicaIdentities(
       out.set(table, { table, exists: false });
       continue;
     }
-    const isTable = TABLE_KINDS.has(row.kind);
+    const isTable = row.kind === "r" || row.kind === "p";
     out.set(table, {
       table,
       exists: true,
       kind: row.kind,
       identity: isTable && row.ident ? identityValue(row.ident, row.index_name) : undefined,
       hasPrimaryKey: row.has_pk ?? false,
+      partitions: row.partitions ?? undefined,
       indexUsable: row.index_usable ?? undefined,
     });
   }
@@ -143,9 +165,9 @@ export function requireTables(state: Map<string, TableIdentity>, tables: readonl
   }
   if (wrongKind.length) {
     parts.push(
-      `not tables (REPLICA IDENTITY applies to tables only): ${wrongKind
+      `not plain tables, so this resource cannot set their REPLICA IDENTITY: ${wrongKind
         .slice(0, 50)
-        .map((t) => `${JSON.stringify(t)} is ${KIND_NAMES[state.get(t)?.kind ?? ""] ?? `a relation of kind ${state.get(t)?.kind}`}`)
+        .map((t) => `${JSON.stringify(t)} is ${kindName(state.get(t))}`)
         .join(", ")}`,
     );
   }

@@ -206,7 +206,8 @@ export const provider = {
 
     // Drift seen by refresh: a table whose live identity is not the wanted one gets it again.
     if (!changes && o.identities) {
-      changes = Object.entries(o.identities).some(([t, v]) => (o.tables ?? []).includes(t) && v !== o.identity);
+      const managed = new Set(o.tables ?? []);
+      changes = Object.entries(o.identities).some(([t, v]) => managed.has(t) && v !== o.identity);
     }
     return { changes, replaces, deleteBeforeReplace: true };
   },
@@ -251,8 +252,10 @@ export const provider = {
     }
     const what = labelOf(conn);
     const oldTables = o.tables ?? [];
-    const removed = oldTables.filter((t) => !inputs.tables.includes(t));
-    const added = inputs.tables.filter((t) => !oldTables.includes(t));
+    const wanted = new Set(inputs.tables);
+    const had = new Set(oldTables);
+    const removed = oldTables.filter((t) => !wanted.has(t));
+    const added = new Set(inputs.tables.filter((t) => !had.has(t)));
     const oldPrevious = o.previous ?? {};
     const outs = await withSession(conn, what, async (s) => {
       const all = [...inputs.tables, ...removed];
@@ -260,7 +263,7 @@ export const provider = {
       requireTables(state, inputs.tables, what);
       const previous: Record<string, ReplicaIdentityValue> = {};
       for (const t of inputs.tables) {
-        const p = added.includes(t) ? state.get(t)?.identity : oldPrevious[t] ?? state.get(t)?.identity;
+        const p = added.has(t) ? state.get(t)?.identity : oldPrevious[t] ?? state.get(t)?.identity;
         if (p) previous[t] = p;
       }
       const changes = [

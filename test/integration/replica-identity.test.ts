@@ -174,16 +174,18 @@ for (const major of pgMajors()) {
     });
 
     it("reports every missing table and non-table at once and changes nothing, without the password", async () => {
-      await q("CREATE TABLE present (v int); CREATE VIEW a_view AS SELECT 1 AS x");
+      await q(`CREATE TABLE present (v int); CREATE VIEW a_view AS SELECT 1 AS x;
+               CREATE TABLE parted (id int) PARTITION BY RANGE (id); CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);`);
       const r = resource();
       await assert.rejects(
-        r.create({ connectionString: pg.connectionString(db), tables: ["present", "nope_one", "other.nope_two", "a_view"] }),
+        r.create({ connectionString: pg.connectionString(db), tables: ["present", "nope_one", "other.nope_two", "a_view", "parted"] }),
         (err: Error) => {
           assert.match(err.message, /ReplicaIdentity in database/);
           assert.match(err.message, /2 tables not found/);
           assert.match(err.message, /"public\.nope_one"/);
           assert.match(err.message, /"other\.nope_two"/);
           assert.match(err.message, /"public\.a_view" is a view/);
+          assert.match(err.message, /"public\.parted" is a partitioned table.*name its partitions instead: "public\.parted_1"/);
           assert.match(err.message, /Nothing was changed/);
           assert.ok(!err.message.includes(pg.superPassword));
           return true;
