@@ -9,7 +9,8 @@ import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mer
 import type { ConnectorStateInfo } from "../connect/types";
 import { waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
-import { describeHolder, slotHolder, waitForStreaming } from "../postgres/slot-activity";
+import { holderOf, waitForStreaming } from "../postgres/slot-activity";
+import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
 import { debeziumConnectorInputsSchema, type ConnectorTargetState, type DebeziumConnectorInputs } from "../validation/debezium-connector";
@@ -86,10 +87,10 @@ async function validateWithConnect(client: ConnectClient, i: DebeziumConnectorIn
 async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boolean): Promise<void> {
   if (!i.streaming || connectorExists) return;
   const { connection, slotName } = i.streaming;
-  const holder = await withSession(connection, what(i.name), (s) => slotHolder(s, slotName));
-  if (holder.active) {
+  const slot = await withSession(connection, what(i.name), (s) => readSlot(s, slotName));
+  if (slot?.active) {
     throw new CdcError(
-      `${what(i.name)}: replication slot "${slotName}" is already held by another backend, ${describeHolder(holder)}. Debezium would report RUNNING but never stream. Stop that consumer (SELECT pg_terminate_backend(${holder.pid})) or use another slot name.`,
+      `${what(i.name)}: replication slot "${slotName}" is already held by another backend, ${holderOf(slot)}. Debezium would report RUNNING but never stream. Stop that consumer (SELECT pg_terminate_backend(${slot.activePid})) or use another slot name.`,
     );
   }
 }
