@@ -37,15 +37,25 @@ export async function serializeProvider(provider: dynamic.ResourceProvider): Pro
 
 const cache = new Map<string, dynamic.ResourceProvider>();
 
-/** Evaluates serialized provider text as the host does (cached per text, like the host). */
-export function loadSerializedProvider(text: string): dynamic.ResourceProvider {
-  let p = cache.get(text);
+/**
+ * Evaluates serialized provider text as the host does (cached per text, like
+ * the host). `nodeModules` is the program directory's node_modules (default:
+ * a scratch consumer that links this checkout).
+ */
+export function loadSerializedProvider(text: string, nodeModules = consumerNodeModules()): dynamic.ResourceProvider {
+  const key = `${nodeModules}\0${text}`;
+  let p = cache.get(key);
   if (!p) {
     const requireFromString = require("require-from-string") as (code: string, opts?: { prependPaths?: string[] }) => { handler: () => dynamic.ResourceProvider };
-    p = requireFromString(text, { prependPaths: [consumerNodeModules()] }).handler();
-    cache.set(text, p);
+    p = requireFromString(text, { prependPaths: [nodeModules] }).handler();
+    cache.set(key, p);
   }
   return p;
+}
+
+/** Every module name the serialized text requires. */
+export function requiredModules(text: string): string[] {
+  return [...text.matchAll(/require\(\s*[`"']([^`"']+)[`"']\s*\)/g)].map((m) => m[1]);
 }
 
 /** serialize + load: the provider as the host would run it. */

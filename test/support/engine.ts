@@ -93,7 +93,7 @@ export class Engine {
   /** Every provider operation in order, for tests of ordering. */
   readonly log: Step[] = [];
 
-  constructor(private readonly opts: { stateFile?: string; project?: string; stack?: string } = {}) {
+  constructor(private readonly opts: { stateFile?: string; project?: string; stack?: string; nodeModules?: string } = {}) {
     if (opts.stateFile && fs.existsSync(opts.stateFile)) {
       this.state = JSON.parse(fs.readFileSync(opts.stateFile, "utf8")) as EngineState;
     }
@@ -180,7 +180,7 @@ export class Engine {
             return { id, state: args.inputs };
           }
           const text = providerText(args.inputs.__provider);
-          const provider = loadSerializedProvider(text);
+          const provider = loadSerializedProvider(text, this.opts.nodeModules);
           const secretKeys = new Set([...secretTopKeys(args.inputs), ...(cap.additionalSecretOutputs ?? [])]);
           const news = unwrapSecrets(args.inputs) as Props;
           const olds = prior ? (unwrapSecrets(prior.inputs) as Props) : {};
@@ -316,7 +316,7 @@ export class Engine {
     for (const r of [...this.state.resources]) {
       if (!r.dynamic) continue;
       const text = providerText(r.outputs.__provider ?? r.inputs.__provider);
-      const provider = loadSerializedProvider(text);
+      const provider = loadSerializedProvider(text, this.opts.nodeModules);
       if (!provider.read) continue;
       const res = await provider.read(r.id, unwrapSecrets(r.outputs) as Props);
       if (!res.id) {
@@ -351,7 +351,7 @@ export class Engine {
   private async deleteOne(r: ResourceState): Promise<void> {
     if (r.protect) throw new Error(`${r.key}: resource is protected; cannot delete it`);
     if (!r.dynamic || r.retainOnDelete) return;
-    const provider = loadSerializedProvider(providerText(r.outputs.__provider ?? r.inputs.__provider));
+    const provider = loadSerializedProvider(providerText(r.outputs.__provider ?? r.inputs.__provider), this.opts.nodeModules);
     await deleteWith(provider, r);
   }
 
