@@ -1,0 +1,114 @@
+/**
+ * The health of a running pipeline in one call, in the spirit of a managed
+ * pipeline's status endpoint: connector and task states (with traces),
+ * whether Debezium holds the slot, and how much WAL the slot holds back.
+ * No Pulumi here: usable from scripts, the command line and tests.
+ */
+import { ConnectClient, type ConnectClientOptions } from "../connect/client";
+import { CdcError, messageOf } from "../errors";
+import { withSession } from "../postgres/connection";
+import { readSlot } from "../postgres/slots";
+import { isDebeziumHolder } from "../postgres/slot-activity";
+import { resolveConnection } from "../providers/common";
+import type { PostgresConnectionInput } from "../validation/common";
+
+export interface PipelineStatusInput {
+  /** How to reach the database (connection fields or a postgres:// string). */
+  source: PostgresConnectionInput | string;
+  /** The Kafka Connect REST API. */
+  connect: ConnectClientOptions;
+  connectorName: string;
+  slotName: string;
+}
+
+export interface PipelineStatus {
+  connectorName: string;
+  slotName: string;
+  /** "Running" when the connector and every task run and Debezium holds the slot; "Degraded" otherwise; "Missing" when the connector does not exist. */
+  status: "Running" | "Paused" | "Stopped" | "Degraded" | "Missing";
+  connectorState: string | null;
+  tasks: Array<{ id: number; state: string; workerId: string; trace?: string }>;
+  slotExists: boolean;
+  slotActive: boolean;
+  /** The backend holding the slot, when active. */
+  slotHolder: { pid: number | null; applicationName: string | null } | null;
+  /** WAL bytes the slot holds back (current WAL position minus restart_lsn). */
+  retainedWalBytes: number | null;
+  /** WAL bytes not yet confirmed by the consumer (current WAL position minus confirmed_flush_lsn). */
+  confirmedLagBytes: number | null;
+  walStatus: string | null;
+  /** Human-readable problems, empty when healthy. */
+  problems: string[];
+  /** ISO time of this check. */
+  checkedAt: string;
+}
+
+export async function pipelineStatus(input: PipelineStatusInput): Promise<PipelineStatus> {
+  const what = `pipeline status for connector "${input.connectorName}"`;
+  const source = resolveConnection(typeof input.source === "string" ? { connectionString: input.source } : { connection: input.source }, what);
+  const client = new ConnectClient(input.connect);
+  try {
+    const [status, slot] = await Promise.all([
+      client.getStatus(input.connectorName),
+      withSession(source, what, async (s) => {
+        const live = await readSlot(s, input.slotName);
+        const lag = live
+          ? await s.query<{ lag: string | null }>(
+              "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag FROM pg_replication_slots WHERE slot_name = $1",
+              [input.slotName],
+            )
+          : [];
+        return { live, confirmedLag: lag[0]?.lag ?? null };
+      }),
+    ]);
+    const problems: string[] = [];
+    const tasks = (status?.tasks ?? []).map((t) => ({ id: t.id, state: t.state, workerId: t.worker_id, ...(t.trace ? { trace: client.scrub(t.trace) } : {}) }));
+    const connectorState = status?.connector.state ?? null;
+    if (!status) problems.push(`connector "${input.connectorName}" does not exist on ${redactUrl(input.connect.url)} (or has no status yet)`);
+    for (const t of tasks) if (t.state === "FAILED") problems.push(`task ${t.id} FAILED: ${(t.trace ?? "").split("\n")[0]}`);
+    if (connectorState === "FAILED") problems.push("connector FAILED");
+    const live = slot.live;
+    if (!live) problems.push(`replication slot "${input.slotName}" does not exist`);
+    else if (connectorState === "RUNNING" && !isDebeziumHolder(live)) {
+      problems.push(live.active ? `slot "${input.slotName}" is held by PID ${live.activePid} (${live.holderApplication ?? "unknown application"}), not by Debezium` : `slot "${input.slotName}" is not active: Debezium is not streaming`);
+    }
+    if (live?.walStatus === "lost") problems.push(`slot "${input.slotName}" lost WAL it needed (wal_status lost): re-snapshot required`);
+    let overall: PipelineStatus["status"];
+    if (!status) overall = "Missing";
+    else if (problems.length) overall = "Degraded";
+    else if (connectorState === "PAUSED") overall = "Paused";
+    else if (connectorState === "STOPPED") overall = "Stopped";
+    else overall = "Running";
+    return {
+      connectorName: input.connectorName,
+      slotName: input.slotName,
+      status: overall,
+      connectorState,
+      tasks,
+      slotExists: !!live,
+      slotActive: !!live?.active,
+      slotHolder: live?.active ? { pid: live.activePid, applicationName: live.holderApplication } : null,
+      retainedWalBytes: live?.retainedWalBytes ?? null,
+      confirmedLagBytes: slot.confirmedLag === null ? null : Number(slot.confirmedLag),
+      walStatus: live?.walStatus ?? null,
+      problems,
+      checkedAt: new Date().toISOString(),
+    };
+  } catch (err) {
+    if (err instanceof CdcError) throw err;
+    throw new CdcError(`${what}: ${client.scrub(messageOf(err))}`);
+  } finally {
+    await client.close();
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(invalid url)";
+  }
+}
