@@ -53,7 +53,7 @@ export function readSlotSql(major: number): string {
     s.restart_lsn)::float8 AS retained_wal_bytes,
   ${major >= 14 ? "s.two_phase" : "false"} AS two_phase,
   ${major >= 17 ? "s.failover" : "false"} AS failover,
-  a.application_name::text AS application_name, a.client_addr::text AS client_addr, a.usename::text AS user_name
+  a.application_name::text AS application_name, pg_catalog.host(a.client_addr) AS client_addr, a.usename::text AS user_name
 FROM pg_catalog.pg_replication_slots s
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.active_pid
 WHERE s.slot_name = $1`;

@@ -72,7 +72,12 @@ const tableObjectSchema = z
         })
         .optional(),
     },
-    { error: 'each entry of tables must be "schema.table", "table" (schema public) or { name, columns?, where? }' },
+    {
+      error: (iss) =>
+        iss.code === "unrecognized_keys"
+          ? `unknown field ${iss.keys.map((k) => JSON.stringify(k)).join(", ")} in a table entry; the fields are name, columns and where`
+          : 'each entry of tables must be "schema.table", "table" (schema public) or { name, columns?, where? }',
+    },
   )
   .strict();
 

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
+import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
 import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
 import { pgMajors, sharedPostgres, type PgServer } from "../support/postgres";
@@ -272,6 +273,23 @@ for (const major of pgMajors()) {
         await r.delete();
       });
     }
+
+    it("uses the same number of statements for 1 table and for 300 tables", async () => {
+      await q("CREATE SCHEMA many; DO $$ BEGIN FOR i IN 1..300 LOOP EXECUTE format('CREATE TABLE many.%I (id int PRIMARY KEY)', 'T ' || i); END LOOP; END $$");
+      const count = async (name: string, tables: string[]) => {
+        const r = resource();
+        const before = postgresStats.statements;
+        await r.create(base(name, { tables }));
+        await r.read();
+        await r.up(base(name, { tables: tables.slice(0, Math.max(1, tables.length - 1)), operations: ["insert"] }));
+        await r.delete();
+        return postgresStats.statements - before;
+      };
+      const one = await count("pub_one", ["many.T 1"]);
+      const many = await count("pub_many", Array.from({ length: 300 }, (_, i) => `many.T ${i + 1}`));
+      console.log(`      statements for create+read+update+delete: 1 table ${one}, 300 tables ${many}`);
+      assert.equal(many, one);
+    });
 
     it("connects with connectionString as well", async () => {
       const r = resource();
