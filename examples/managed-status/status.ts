@@ -45,11 +45,6 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-/** The first line of a Java stack trace: the exception and its message. */
-function firstLine(trace: string | undefined): string | undefined {
-  return trace?.split("\n", 1)[0];
-}
-
 async function checkOnce(opts: Options): Promise<number> {
   const stack = await readStack(opts.stack);
   const connectorName = stack.outputs["connectorName"];
@@ -59,28 +54,20 @@ async function checkOnce(opts: Options): Promise<number> {
     return 1;
   }
 
+  // One call: connector and task states from Connect, the slot from PostgreSQL.
+  // "Degraded" covers FAILED tasks, a missing slot, and a connector that says
+  // RUNNING while Debezium does not hold the slot (it keeps its task RUNNING
+  // while it retries a busy slot, a missing privilege or an unreachable
+  // database, so RUNNING alone does not prove that data flows).
   const s = await pipelineStatus({ source: stack.source, connect: stack.connect, connectorName, slotName });
 
-  const failedTask = s.tasks.find((t) => t.state === "FAILED");
-  let status: string;
-  let error: string | null = null;
-  if (s.connectorState === "FAILED" || failedTask) {
-    status = "Failed";
-    error = failedTask ? `task ${failedTask.id} failed: ${firstLine(failedTask.trace) ?? "no trace"}` : "connector failed";
-  } else if (s.connectorState === "PAUSED" || s.connectorState === "STOPPED") {
-    status = s.connectorState === "PAUSED" ? "Paused" : "Stopped";
-  } else if (s.connectorState !== "RUNNING" || s.tasks.some((t) => t.state !== "RUNNING")) {
+  let status: string = s.status;
+  const problems = [...s.problems];
+  if (status === "Running" && (s.connectorState !== "RUNNING" || s.tasks.some((t) => t.state !== "RUNNING"))) {
     status = "Provisioning"; // UNASSIGNED or RESTARTING: Connect is (re)starting it
-  } else if (!s.slotActive) {
-    // Debezium keeps a task RUNNING while it retries a busy slot, a missing
-    // privilege or an unreachable database: RUNNING alone does not mean data flows.
-    status = "Degraded";
-    error = `connector is RUNNING but replication slot ${slotName} is not active: nothing is streaming`;
-  } else if (s.confirmedLagBytes > opts.maxLagBytes) {
+  } else if (status === "Running" && s.confirmedLagBytes !== null && s.confirmedLagBytes > opts.maxLagBytes) {
     status = "Lagging";
-    error = `source lag ${s.confirmedLagBytes} bytes is above ${opts.maxLagBytes}`;
-  } else {
-    status = "Running";
+    problems.push(`source lag ${s.confirmedLagBytes} bytes is above ${opts.maxLagBytes}`);
   }
 
   console.log(
@@ -94,9 +81,10 @@ async function checkOnce(opts: Options): Promise<number> {
         slot_active: s.slotActive,
         source_lag_bytes: s.confirmedLagBytes,
         retained_wal_bytes: s.retainedWalBytes,
+        wal_status: s.walStatus,
         topic_prefix: stack.outputs["topicPrefix"] ?? null,
         last_health_check_at: s.checkedAt,
-        error_message: error,
+        error_message: problems.length ? problems.join("; ") : null,
       },
       null,
       2,
