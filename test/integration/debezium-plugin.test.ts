@@ -148,6 +148,15 @@ for (const major of pgMajors()) {
 
       it("accepts a good config with 0 errors, without checking slot, publication or REPLICATION", async () => {
         assert.deepEqual(await plugin.validate(config()), {});
+        const preferTls = config();
+        delete preferTls["database.sslmode"]; // Debezium 2.6 default "prefer": TLS first, plain when the server has no TLS
+        assert.deepEqual(await plugin.validate(preferTls), {});
+        assert.deepEqual(await plugin.validate(config({ "database.sslmode": "require" })), {
+          "database.hostname": ["Error while validating connector config: The server does not support SSL."],
+        });
+        assert.deepEqual(await plugin.validate(config({ "database.sslmode": "verify-ca", "database.sslrootcert": "/nonexistent/root.crt" })), {
+          "database.hostname": ["Error while validating connector config: Could not open SSL root certificate file /nonexistent/root.crt."],
+        });
         assert.deepEqual(await plugin.validate(config({ "publication.name": "no_such_pub", "slot.name": "no_such_slot", "database.user": noReplUser })), {});
       });
 
