@@ -102,8 +102,9 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
   let zeroSince: number | undefined;
   let confirmedNoTasks = false;
   const progress = (line: string) => {
-    if (line === lastLine) return;
-    lastLine = line;
+    const key = line.replace(/ after [\d.]+ s$/, "");
+    if (key === lastLine) return;
+    lastLine = key;
     opts.onProgress?.(line);
   };
   for (;;) {

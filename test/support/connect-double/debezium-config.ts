@@ -184,11 +184,19 @@ export interface DatabaseTarget {
   dbname: string;
   /** node-postgres configs to try in order (sslmode prefer: TLS then plain; allow: plain then TLS). */
   attempts: ClientConfig[];
+  /** Set when the TLS files cannot be read; connecting then fails with this message (pgjdbc's wording). */
+  problem?: string;
 }
 
 function readFileSetting(config: Readonly<Record<string, string>>, name: string): string | undefined {
   const p = setting(config, name);
-  return p ? fs.readFileSync(p, "utf8") : undefined;
+  if (!p) return undefined;
+  try {
+    return fs.readFileSync(p, "utf8");
+  } catch {
+    const what = name === "database.sslkey" ? "SSL key" : name === "database.sslrootcert" ? "SSL root certificate" : "SSL certificate";
+    throw new Error(`Could not open ${what} file ${p}.`);
+  }
 }
 
 /** The connection settings of a config; `applicationName` is what pg_stat_activity shows. */
@@ -227,10 +235,14 @@ export function databaseTarget(config: Readonly<Record<string, string>>, applica
     }
     return ssl;
   };
-  let attempts: ClientConfig[];
-  if (mode === "disable") attempts = [base];
-  else if (mode === "allow") attempts = [base, { ...base, ssl: tls() }];
-  else if (mode === "prefer") attempts = [{ ...base, ssl: tls() }, base];
-  else attempts = [{ ...base, ssl: tls() }];
-  return { host, port, user, password, dbname, attempts };
+  let attempts: ClientConfig[] = [base];
+  let problem: string | undefined;
+  try {
+    if (mode === "allow") attempts = [base, { ...base, ssl: tls() }];
+    else if (mode === "prefer") attempts = [{ ...base, ssl: tls() }, base];
+    else if (mode !== "disable") attempts = [{ ...base, ssl: tls() }];
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  return { host, port, user, password, dbname, attempts, problem };
 }

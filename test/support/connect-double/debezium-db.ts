@@ -54,6 +54,7 @@ function retryNext(err: unknown): boolean {
  */
 export async function openClient(target: DatabaseTarget, extra: Partial<ClientConfig> = {}): Promise<Client> {
   const { Client: PgClient } = require("pg") as typeof import("pg");
+  if (target.problem) throw new Error(target.problem);
   let last: unknown;
   for (let i = 0; i < target.attempts.length; i++) {
     const client = new PgClient({ ...target.attempts[i], types: decodingTypes, ...extra });

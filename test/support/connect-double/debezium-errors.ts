@@ -179,6 +179,7 @@ export function jdbcMessage(err: unknown, host: string, port: number): string {
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ETIMEDOUT") return "The connection attempt failed.";
   if (/timeout/i.test(msg)) return "The connection attempt failed.";
   if (/does not support SSL/i.test(msg)) return "The server does not support SSL.";
+  if (/^Database connection failed/.test(msg)) return msg;
   if (/Connection terminated|ECONNRESET|EPIPE|socket hang up/i.test(msg) || code === "ECONNRESET" || code === "EPIPE") {
     return "An I/O error occurred while sending to the backend.";
   }

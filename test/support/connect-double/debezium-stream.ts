@@ -18,6 +18,8 @@ export interface StreamCallbacks {
   message(lsn: number, msg: PgoutputMessage): Promise<void>;
   /** A primary keepalive (walEnd = the server's current WAL end). */
   keepalive(walEnd: number): void;
+  /** True when no transaction is half-processed (everything received so far is handled). */
+  idle(): boolean;
 }
 
 function quoteLiteral(s: string): string {
@@ -37,8 +39,15 @@ export class PgoutputStream {
   /** Settles when the stream ends: resolves after close(), rejects when the server or the handler breaks it. */
   readonly done: Promise<void>;
   private resolveDone: () => void = () => undefined;
-  /** Last LSN reported as flushed to the server. */
+  /**
+   * Last LSN reported as flushed to the server. 0 (invalid) until the first
+   * flush of this session: like pgjdbc, the status update then carries an
+   * invalid flush position and PostgreSQL goes by the write position.
+   */
   flushed = 0;
+  /** Highest WAL end the server reported (pgjdbc's lastReceiveLSN), sent as the write position. */
+  private received = 0;
+  private lastPingAt = 0;
 
   constructor(
     private readonly client: Client,
@@ -56,7 +65,7 @@ export class PgoutputStream {
     });
     this.done.catch(() => undefined);
     client.on("error", (err) => this.failWith(err));
-    client.on("end", () => (this.closing ? this.resolveDone() : this.failWith(new Error("Connection terminated unexpectedly"))));
+    client.on("end", () => (this.closing ? this.resolveDone() : this.failWith(copyFailure())));
   }
 
   /**
@@ -76,7 +85,7 @@ export class PgoutputStream {
         resolve();
       });
       this.client.query(sql).then(
-        () => (started ? this.failWith(new Error("Connection terminated unexpectedly")) : reject(new Error("replication ended before it started"))),
+        () => (started ? this.failWith(copyFailure()) : reject(copyFailure())),
         (err: unknown) => (started ? this.failWith(err) : reject(err)),
       );
     });
@@ -88,6 +97,7 @@ export class PgoutputStream {
     if (kind === 0x77) {
       // XLogData: 'w' dataStart(8) walEnd(8) sendTime(8) data
       const lsn = Number(chunk.readBigUInt64BE(1));
+      this.received = Math.max(this.received, Number(chunk.readBigUInt64BE(9)));
       let msg: PgoutputMessage;
       try {
         msg = this.plugin.parse(chunk.subarray(25)) as PgoutputMessage;
@@ -103,10 +113,18 @@ export class PgoutputStream {
     } else if (kind === 0x6b) {
       // Primary keepalive: 'k' walEnd(8) sendTime(8) replyRequested(1)
       const walEnd = Number(chunk.readBigUInt64BE(1));
+      this.received = Math.max(this.received, walEnd);
       const reply = chunk[17] === 1;
       this.chain = this.chain.then(() => {
         this.callbacks.keepalive(walEnd);
-        if (reply) this.sendStatus(false);
+        if (!reply) return;
+        // An idle server pings at most every wal_sender_timeout/2. Pings in quick succession mean a
+        // walsender draining for shutdown (WalSndDone), which waits until the flush position reaches
+        // what it sent: confirm it when nothing is pending, so a fast shutdown is not held up.
+        const now = Date.now();
+        if (now - this.lastPingAt < 1000 && this.callbacks.idle()) this.flushed = Math.max(this.flushed, walEnd);
+        this.lastPingAt = now;
+        this.sendStatus(false);
       });
     }
   }
@@ -117,15 +135,19 @@ export class PgoutputStream {
     this.sendStatus(false);
   }
 
-  /** Standby status update 'r' with write = flush = apply = the flushed LSN. */
+  /**
+   * Standby status update 'r', as pgjdbc sends it: write = the last received
+   * WAL position, flush = apply = the flushed LSN the application set.
+   * (With a valid flush position PostgreSQL's shutdown waits for it to catch
+   * up with what was sent, as it does for Debezium.)
+   */
   sendStatus(replyRequested: boolean): void {
     if (this.closing || this.failed) return;
     const buf = Buffer.alloc(34);
     buf.write("r", 0);
-    const pos = BigInt(this.flushed);
-    buf.writeBigUInt64BE(pos, 1);
-    buf.writeBigUInt64BE(pos, 9);
-    buf.writeBigUInt64BE(pos, 17);
+    buf.writeBigUInt64BE(BigInt(Math.max(this.received, this.flushed)), 1);
+    buf.writeBigUInt64BE(BigInt(this.flushed), 9);
+    buf.writeBigUInt64BE(BigInt(this.flushed), 17);
     buf.writeBigUInt64BE(BigInt(Date.now() - PG_EPOCH_MS) * 1000n, 25);
     buf.writeUInt8(replyRequested ? 1 : 0, 33);
     const connection = (this.client as unknown as { connection: { sendCopyFromChunk(b: Buffer): void } }).connection;
@@ -152,6 +174,11 @@ export class PgoutputStream {
       ),
     ]);
   }
+}
+
+/** pgjdbc's error when the replication connection breaks under the stream. */
+function copyFailure(): Error {
+  return Object.assign(new Error("Database connection failed when reading from copy"), { code: "ECONNRESET" });
 }
 
 /** "X/Y" of a pgoutput message LSN field, as a number (0 when absent). */

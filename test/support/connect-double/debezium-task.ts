@@ -612,6 +612,7 @@ class DebeziumTask {
         keepalive: (walEnd) => {
           this.lastWalEnd = Math.max(this.lastWalEnd, walEnd);
         },
+        idle: () => !this.tx,
       });
       try {
         await candidate.start(s.slot, s.publication, startAt);
