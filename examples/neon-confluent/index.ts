@@ -27,7 +27,7 @@ const clusterId = config.require("confluentClusterId"); // lkc-xxxxx
 const tables = config.getObject<string[]>("tables") ?? ["public.users"];
 
 const pipeline = new CdcPipeline("neon-users", {
-  sourceConnectionString: neonConnectionString,
+  source: neonConnectionString, // a postgres:// connection string is accepted as well as discrete fields
   connect: {
     url: `${confluentApi}/connect/v1/environments/${environmentId}/clusters/${clusterId}`,
     username: config.require("confluentCloudApiKey"),

@@ -67,6 +67,11 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
     if (!status) problems.push(`connector "${input.connectorName}" does not exist on ${redactUrl(input.connect.url)} (or has no status yet)`);
     for (const t of tasks) if (t.state === "FAILED") problems.push(`task ${t.id} FAILED: ${(t.trace ?? "").split("\n")[0]}`);
     if (connectorState === "FAILED") problems.push("connector FAILED");
+    else if (connectorState && !["RUNNING", "PAUSED", "STOPPED"].includes(connectorState)) problems.push(`connector is ${connectorState} (rebalancing or restarting)`);
+    if (connectorState === "RUNNING") {
+      if (!tasks.length) problems.push("connector has no tasks yet");
+      for (const t of tasks) if (t.state !== "RUNNING" && t.state !== "FAILED") problems.push(`task ${t.id} is ${t.state}`);
+    }
     const live = slot.live;
     if (!live) problems.push(`replication slot "${input.slotName}" does not exist`);
     else if (connectorState === "RUNNING" && !isDebeziumHolder(live)) {
