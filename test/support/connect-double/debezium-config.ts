@@ -46,7 +46,8 @@ export function debeziumDefinitions(): ConfigKeyDefinition[] {
 export function setting(config: Readonly<Record<string, string>>, name: string): string | undefined {
   const v = config[name];
   if (v !== undefined && v.trim() !== "") return v.trim();
-  return debeziumDefinitions().find((d) => d.name === name)?.default_value ?? undefined;
+  debeziumDefinitions();
+  return cached?.find((d) => d.name === name)?.default_value ?? undefined;
 }
 
 export function intSetting(config: Readonly<Record<string, string>>, name: string, fallback: number): number {
