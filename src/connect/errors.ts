@@ -9,7 +9,7 @@
 import { CdcError, redact } from "../errors";
 
 /** Config keys whose values are secrets: passwords, keys, tokens, JAAS configs, credentials. */
-const SECRET_KEY = /pass(word|wd|phrase)?($|[._-])|secret|token|credential|jaas|private[._-]?key|api[._-]?key|access[._-]?key|(^|[._-])key[._-]?password|(^|[._-])auth[._-]?(info|string)$|sasl[._-]|(^|[._-])key$/i;
+const SECRET_KEY = /pass(word|wd|phrase)?($|[._-])|secret|token|credential|jaas|private[._-]?key|api[._-]?key|access[._-]?key|(^|[._-])key[._-]?password|(^|[._-])(user[._-]?info|auth[._-]?string)$|sasl[._-]|(^|[._-])key$/i;
 
 /** Keys that look secret by the pattern but hold class names or plain settings. */
 const NOT_SECRET_KEY = /(^|\.)(key\.converter|key\.serializer|key\.deserializer)$|converter$|\.class$|\.mechanism$|\.protocol$|sasl\.kerberos\.service\.name$/i;

@@ -148,7 +148,7 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
       } else {
         done = c === "STOPPED" && tasks.length === 0;
       }
-      progress(`connector "${name}": ${describeStatus(s)}${done ? "" : note} after ${elapsed()}`);
+      progress(`connector "${name}": ${describeStatus(s)}${done && !confirmedNoTasks ? "" : note} after ${elapsed()}`);
     } else progress(`connector "${name}": ${describeStatus(s)} after ${elapsed()}`);
     if (done && s) return s;
     const remaining = timeoutMs - (Date.now() - start);

@@ -169,6 +169,12 @@ export interface DebeziumStandInOptions {
   servers?: FakeDatabaseServer[];
   /** Tables whose snapshot record each task emits ("schema.table"). Default ["public.products"]. */
   tables?: string[];
+  /**
+   * Like Connect's offset.flush.interval.ms: a task's offset commit becomes
+   * visible this long after the task produced its records (or when the task
+   * stops, whichever comes first). Default 0 (at once).
+   */
+  offsetFlushMs?: number;
 }
 
 function loadDebeziumDefinitions(): ConfigKeyDefinition[] {
@@ -242,15 +248,29 @@ export function debeziumStandInPlugin(opts: DebeziumStandInOptions = {}): Connec
       ctx.report("RUNNING");
       const prefix = ctx.config["topic.prefix"];
       const partition = { server: prefix };
+      let pending: (() => void) | undefined;
+      let timer: NodeJS.Timeout | undefined;
       if (!ctx.readOffset(partition)) {
         for (const t of opts.tables ?? ["public.products"]) ctx.produce(`${prefix}.${t}`, { id: 1 }, { op: "r", source: { table: t } });
         lsn += 1000;
         tx += 1;
-        ctx.commitOffset(partition, { last_snapshot_record: true, lsn, txId: tx, ts_usec: Date.now() * 1000, snapshot: true });
+        const offset = { last_snapshot_record: true, lsn, txId: tx, ts_usec: Date.now() * 1000, snapshot: true };
+        pending = () => ctx.commitOffset(partition, offset);
+        if (!opts.offsetFlushMs) {
+          pending();
+          pending = undefined;
+        } else
+          timer = setTimeout(() => {
+            pending?.();
+            pending = undefined;
+          }, opts.offsetFlushMs);
       }
       return {
         async stop() {
-          /* nothing held */
+          // Connect commits the offsets of a stopping task.
+          if (timer) clearTimeout(timer);
+          pending?.();
+          pending = undefined;
         },
       };
     },

@@ -73,6 +73,9 @@ interface TaskSlot {
   runtime?: TaskRuntime;
   gen: number;
   started: boolean;
+  /** Set when a stop begins: reports and records are ignored from then on. */
+  stopping?: boolean;
+  /** Set when the stop completed: offset commits are ignored too. */
   stopped: boolean;
   phantom?: boolean;
   /** Records and offset commits made while PAUSED, delivered on resume. */
@@ -283,7 +286,8 @@ export class Herder {
   pluginConfig(name: string): Reply {
     const p = this.findPlugin(name);
     if (!p) return reply.error(404, `Unknown plugin ${name}.`);
-    return reply.ok(this.definitionsOf(p).map(keyInfo));
+    // Recorded: the plugin's own keys first, then Connect's (validate lists Connect's first).
+    return reply.ok([...p.definitions, ...(p.type === "sink" ? SINK_COMMON_DEFINITIONS : SOURCE_COMMON_DEFINITIONS)].map(keyInfo));
   }
 
   // ------------------------------------------------------------------ validation
@@ -584,7 +588,7 @@ export class Herder {
   private launch(c: Conn, slot: TaskSlot): void {
     slot.started = true;
     const gen = slot.gen;
-    const live = () => this.connectors.get(c.name) === c && c.tasks.get(slot.id) === slot && slot.gen === gen && !slot.stopped;
+    const live = () => this.connectors.get(c.name) === c && c.tasks.get(slot.id) === slot && slot.gen === gen && !slot.stopped && !slot.stopping;
     const herder = this;
     const deliver = (fn: () => void) => {
       if (!live()) return;
@@ -616,7 +620,10 @@ export class Herder {
         });
       },
       commitOffset(partition, offset) {
-        deliver(() => herder.offsets.set(offsetKey(c.name, partition), { partition: { ...partition }, offset: { ...offset } }));
+        const commit = () => herder.offsets.set(offsetKey(c.name, partition), { partition: { ...partition }, offset: { ...offset } });
+        // A stopping task may still commit (Connect commits offsets when a task stops).
+        if (slot.stopping && !slot.stopped && slot.gen === gen) commit();
+        else deliver(commit);
       },
       readOffset(partition) {
         const o = herder.offsets.get(offsetKey(c.name, partition));
@@ -636,15 +643,19 @@ export class Herder {
   }
 
   private async stopTask(c: Conn, slot: TaskSlot): Promise<void> {
-    slot.stopped = true;
+    slot.stopping = true;
     slot.buffer = [];
     const rt = slot.runtime;
     slot.runtime = undefined;
-    if (!rt) return;
+    if (!rt) {
+      slot.stopped = true;
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.opts.timing.taskShutdownTimeoutMs)));
     const r = await Promise.race([rt.stop().then(() => "ok" as const, () => "error" as const), timeout]);
     clearTimeout(timer);
+    slot.stopped = true;
     if (r === "timeout") this.log(`ERROR [${c.name}|task-${slot.id}] Graceful stop of task ${c.name}-${slot.id} failed.`);
     else this.log(`INFO [${c.name}|task-${slot.id}] Task stopped`);
   }
@@ -678,7 +689,7 @@ export class Herder {
       if (s.phantom || s.state !== "RUNNING") continue;
       const gen = s.gen;
       this.schedule(this.opts.timing.pauseDelayMs, () => {
-        if (c.target === "PAUSED" && s.gen === gen && !s.stopped && s.state === "RUNNING") s.state = "PAUSED";
+        if (c.target === "PAUSED" && s.gen === gen && !s.stopping && s.state === "RUNNING") s.state = "PAUSED";
       });
     }
     return reply.accepted();
@@ -700,7 +711,7 @@ export class Herder {
     }
     for (const s of real) {
       if (s.state === "PAUSED") s.state = "RUNNING";
-      if (!s.started && !s.stopped) this.launch(c, s);
+      if (!s.started && !s.stopping) this.launch(c, s);
       const buffered = s.buffer;
       s.buffer = [];
       for (const fn of buffered) fn();
