@@ -1,5 +1,5 @@
 /**
- * Replays recorded Kafka Connect sessions (test/fixtures/connect-transcripts,
+ * Replays recorded Kafka Connect sessions (../shared/design/connect-transcripts,
  * copied from the design folder) against a Connect double and compares every
  * answer with the recorded one: status codes, Content-Type presence, Location
  * paths, error messages exactly (except where they embed run-specific text),
@@ -40,14 +40,13 @@ export interface Transcript {
   steps: Step[];
 }
 
-/** The transcript folder: $CONNECT_TRANSCRIPTS, the repo copy, or the design folder. */
+/**
+ * The transcript folder: $CONNECT_TRANSCRIPTS, or the design folder in
+ * ../shared beside the checkout (where CI puts it), the ground truth.
+ */
 export function transcriptDir(): string {
-  const candidates = [
-    process.env.CONNECT_TRANSCRIPTS,
-    path.resolve(__dirname, "../../../../test/fixtures/connect-transcripts"),
-    path.resolve(__dirname, "../../fixtures/connect-transcripts"),
-    "/work/shared/design/connect-transcripts",
-  ].filter((c): c is string => !!c);
+  const repoRoot = path.resolve(__dirname, "../../../..");
+  const candidates = [process.env.CONNECT_TRANSCRIPTS, path.resolve(repoRoot, "../shared/design/connect-transcripts")].filter((c): c is string => !!c);
   const found = candidates.find((c) => fs.existsSync(path.join(c, "01-root.json")));
   if (!found) throw new Error(`connect transcripts not found in ${candidates.join(", ")}`);
   return found;
