@@ -58,7 +58,7 @@ interface TableFacts {
   usage: boolean;
 }
 
-interface Facts {
+export interface PreflightFacts {
   version: string;
   database: string;
   walLevel: string;
@@ -126,7 +126,7 @@ SELECT json_build_object(
 export async function preflight(connection: PostgresConnection, opts: PreflightOptions = {}): Promise<PreflightReport> {
   const refs = opts.tables?.map(parseTableName);
   return withSession(connection, "preflight", async (s) => {
-    const [row] = await s.query<{ facts: Facts }>(FACTS_SQL, [
+    const [row] = await s.query<{ facts: PreflightFacts }>(FACTS_SQL, [
       opts.role ?? null,
       refs?.map((r) => r.schema) ?? [],
       refs?.map((r) => r.table) ?? [],
@@ -138,7 +138,7 @@ export async function preflight(connection: PostgresConnection, opts: PreflightO
 }
 
 /** Turns the facts into findings (pure). */
-export function evaluate(f: Facts, major: number, opts: PreflightOptions): PreflightReport {
+export function evaluate(f: PreflightFacts, major: number, opts: PreflightOptions): PreflightReport {
   const problems: PreflightFinding[] = [];
   const warnings: PreflightFinding[] = [];
   const role = f.role.name;

@@ -25,7 +25,9 @@ export interface ReplicationGrantArgs extends PostgresTargetArgs {
   tables?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Schemas to grant USAGE on, SELECT on all their tables, and SELECT on tables
-   * created later (default privileges of the connecting user). Updates in place.
+   * created later (`ALTER DEFAULT PRIVILEGES FOR ROLE <connecting user>`: this
+   * covers tables that the connecting user creates). Delete also revokes the
+   * SELECT those defaults gave to tables created since. Updates in place.
    * Default none.
    */
   schemas?: pulumi.Input<pulumi.Input<string>[]>;
