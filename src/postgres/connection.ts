@@ -226,13 +226,23 @@ export function qualified(t: TableRef): string {
   return `${ident(t.schema)}.${ident(t.table)}`;
 }
 
-/** Runs `fn` again when PostgreSQL reports a catalog race ("tuple concurrently updated") or a deadlock. */
+/**
+ * Runs `fn` again when PostgreSQL reports a catalog race ("tuple concurrently
+ * updated"), a deadlock, or a duplicate key on a system catalog index (two
+ * sessions inserting the same catalog row at once, e.g. the first
+ * ALTER DEFAULT PRIVILEGES of a role in a schema: pg_default_acl_role_nsp_obj_index).
+ */
 export async function retryCatalogRace<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      const raced = /tuple concurrently (updated|deleted)/.test(messageOf(err)) || sqlState(err) === "40P01" || sqlState(err) === "40001";
+      const msg = messageOf(err);
+      const raced =
+        /tuple concurrently (updated|deleted)/.test(msg) ||
+        sqlState(err) === "40P01" ||
+        sqlState(err) === "40001" ||
+        (sqlState(err) === "23505" && /unique constraint "pg_[a-z_]+_index"/.test(msg));
       if (!raced || i >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 50 * i + Math.floor(Math.random() * 50)));
     }

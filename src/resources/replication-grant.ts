@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Grant } from "../postgres/grants";
 import { providerStub } from "../providers/stub";
 import { DYNAMIC_MODULE, secretTarget, withDefaults, type PostgresTargetArgs } from "./common";
 
@@ -61,6 +62,11 @@ export class ReplicationGrant extends pulumi.dynamic.Resource {
    * Refresh shows privileges revoked out of band as missing entries; the next up grants them again.
    */
   declare readonly privileges: pulumi.Output<string[]>;
+  /**
+   * What this resource added (and revokes on delete); privileges the role
+   * already had are recorded apart and never revoked.
+   */
+  declare readonly granted: pulumi.Output<Grant[]>;
   /** "attribute" (ALTER ROLE ... REPLICATION) or "rds_replication" (membership). */
   declare readonly replicationVia: pulumi.Output<"attribute" | "rds_replication">;
 
