@@ -79,7 +79,7 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
       postgresStats.connections++;
       return client;
     } catch (err) {
-      await client.end().catch(() => undefined);
+      await closeQuietly(client, 0); // nothing to end gracefully after a failed connect
       throw err;
     }
   };
@@ -117,8 +117,28 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
     };
     return await fn(session);
   } finally {
-    await client.end().catch(() => undefined);
+    await closeQuietly(client);
   }
+}
+
+/**
+ * Ends a client without ever hanging: after a failed TLS handshake (e.g. the
+ * server rejected the client certificate) pg's end() can wait forever for an
+ * 'end' event that never comes, so the socket is destroyed after a short wait.
+ */
+async function closeQuietly(client: import("pg").Client, waitMs = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = client.end().then(
+    () => true,
+    () => true,
+  );
+  const waited = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), waitMs);
+    timer.unref();
+  });
+  const clean = await Promise.race([ended, waited]);
+  if (timer) clearTimeout(timer);
+  if (!clean) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** SQLSTATE of a PostgreSQL error (from pg or from a CdcError built from one). */
@@ -148,7 +168,14 @@ function connectError(err: unknown, c: PostgresConnection, what: string, secrets
   let next = "check host, port, database, user and password, and that the server accepts connections from here (pg_hba.conf)";
   if (code === "28P01" || /password authentication failed/i.test(raw)) next = "check the user name and password";
   else if (code === "3D000") next = `create database "${c.database}" or fix the database name`;
-  else if (/ECONNREFUSED/.test(raw)) next = "check that PostgreSQL is running and listening on that host and port";
+  else if (/ECONNREFUSED/.test(raw) || code === "ECONNREFUSED") next = "check that PostgreSQL is running and listening on that host and port";
+  else if (/requires a valid client certificate|certificate authentication failed/i.test(raw))
+    next = "give sslCert and sslKey: a client certificate whose common name is the user name, signed by a CA the server trusts (ssl_ca_file)";
+  else if (/alert (unknown ca|bad certificate|certificate (unknown|expired|revoked))/i.test(raw))
+    next = "the server rejected the client certificate: sslCert must be signed by a CA the server trusts (ssl_ca_file) and be valid";
+  else if (/(pg_hba\.conf rejects connection|no pg_hba\.conf entry).*(no encryption|SSL off)/i.test(raw))
+    next = 'the server accepts this user only over TLS: use sslMode "require", "verify-ca" or "verify-full"';
+  else if (/pg_hba\.conf rejects connection/i.test(raw)) next = "the server's pg_hba.conf rejects this user from this address: ask its administrator for a rule, or connect as another user";
   else if (/self[- ]signed|unable to verify|certificate/i.test(raw)) next = "check sslRootCert (the CA that signed the server certificate) and, for verify-full, that the host name matches the certificate";
   else if (/does not support SSL/i.test(raw)) next = 'the server has TLS turned off: use sslMode "disable" or "prefer", or enable ssl on the server';
   else if (/no pg_hba.conf entry/i.test(raw)) next = "add a pg_hba.conf rule for this user and address, or connect with the TLS mode / client certificate the server requires";
@@ -199,13 +226,23 @@ export function qualified(t: TableRef): string {
   return `${ident(t.schema)}.${ident(t.table)}`;
 }
 
-/** Runs `fn` again when PostgreSQL reports a catalog race ("tuple concurrently updated") or a deadlock. */
+/**
+ * Runs `fn` again when PostgreSQL reports a catalog race ("tuple concurrently
+ * updated"), a deadlock, or a duplicate key on a system catalog index (two
+ * sessions inserting the same catalog row at once, e.g. the first
+ * ALTER DEFAULT PRIVILEGES of a role in a schema: pg_default_acl_role_nsp_obj_index).
+ */
 export async function retryCatalogRace<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      const raced = /tuple concurrently (updated|deleted)/.test(messageOf(err)) || sqlState(err) === "40P01" || sqlState(err) === "40001";
+      const msg = messageOf(err);
+      const raced =
+        /tuple concurrently (updated|deleted)/.test(msg) ||
+        sqlState(err) === "40P01" ||
+        sqlState(err) === "40001" ||
+        (sqlState(err) === "23505" && /unique constraint "pg_[a-z_]+_index"/.test(msg));
       if (!raced || i >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 50 * i + Math.floor(Math.random() * 50)));
     }

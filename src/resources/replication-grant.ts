@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { Grant } from "../postgres/grants";
 import { providerStub } from "../providers/stub";
 import { DYNAMIC_MODULE, secretTarget, withDefaults, type PostgresTargetArgs } from "./common";
 
@@ -25,7 +26,9 @@ export interface ReplicationGrantArgs extends PostgresTargetArgs {
   tables?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Schemas to grant USAGE on, SELECT on all their tables, and SELECT on tables
-   * created later (default privileges of the connecting user). Updates in place.
+   * created later (`ALTER DEFAULT PRIVILEGES FOR ROLE <connecting user>`: this
+   * covers tables that the connecting user creates). Delete also revokes the
+   * SELECT those defaults gave to tables created since. Updates in place.
    * Default none.
    */
   schemas?: pulumi.Input<pulumi.Input<string>[]>;
@@ -59,6 +62,11 @@ export class ReplicationGrant extends pulumi.dynamic.Resource {
    * Refresh shows privileges revoked out of band as missing entries; the next up grants them again.
    */
   declare readonly privileges: pulumi.Output<string[]>;
+  /**
+   * What this resource added (and revokes on delete); privileges the role
+   * already had are recorded apart and never revoked.
+   */
+  declare readonly granted: pulumi.Output<Grant[]>;
   /** "attribute" (ALTER ROLE ... REPLICATION) or "rds_replication" (membership). */
   declare readonly replicationVia: pulumi.Output<"attribute" | "rds_replication">;
 

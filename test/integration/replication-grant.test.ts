@@ -263,6 +263,18 @@ for (const major of pgMajors()) {
       for (const role of roles) assert.deepEqual(await facts(role), { replication: false, selects: [], usage: [], create: false });
     });
 
+    it("survives parallel first-time default privileges on a fresh schema (unique-index races retried)", async () => {
+      const roles = await Promise.all([1, 2, 3, 4].map(() => newRole()));
+      const schema = uniqueName("fresh");
+      await pg.query(`CREATE SCHEMA ${schema}; GRANT USAGE ON SCHEMA ${schema} TO ${roles.join(", ")}`, [], db);
+      const resources = await Promise.all(roles.map(() => newResource()));
+      const retriesBefore = grantStats.raceRetries;
+      await Promise.all(resources.map((r, i) => r.create({ connection: pg.connection(db), role: roles[i], replication: false, schemas: [schema] })));
+      console.log(`      catalog races retried: ${grantStats.raceRetries - retriesBefore}`);
+      await Promise.all(resources.map((r) => r.delete()));
+      for (const role of roles) assert.deepEqual(await facts(role), { replication: false, selects: [], usage: [schema], create: false });
+    });
+
     it("fails before changing anything when the connecting user may not give REPLICATION, saying what to run", async () => {
       const role = await newRole();
       const owner = await newRole("CREATEROLE");

@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+/**
+ * `pulumi-postgres-cdc <command> ...`: operational commands that need no
+ * Pulumi program. Each command is one entry of {@link commands}; add a command
+ * by adding an entry (name, summary, usage, run).
+ *
+ * Exit codes: 0 success, 1 the command found problems or could not reach the
+ * system, 2 usage error.
+ */
+import * as fs from "node:fs";
+import { CdcError, messageOf, redact } from "../errors";
+import { describeTarget } from "../postgres/connection";
+import { formatReport, preflight } from "../postgres/preflight";
+import { resolveConnection } from "../providers/common";
+import type { PostgresConnection, PostgresConnectionInput } from "../validation/common";
+
+/** Where a command writes; injectable for tests. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the exit code. Throw UsageError for bad arguments. */
+  run(args: ParsedArgs, io: Io): Promise<number>;
+}
+
+/** A wrong command line: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {}
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+/**
+ * Splits `--name value`, `--name=value` and bare `--switch` (for names listed
+ * in `switches`) from positional arguments.
+ */
+export function parseArgs(argv: string[], switches: readonly string[] = []): ParsedArgs {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("--")) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (eq > 0) flags[name] = a.slice(eq + 1);
+    else if (switches.includes(name)) flags[name] = true;
+    else {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+      flags[name] = v;
+      i++;
+    }
+  }
+  return { positional, flags };
+}
+
+function flag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+function readPem(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} file ${path}: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * The connection of a command: a connection string (argument, or DATABASE_URL),
+ * the password from PGPASSWORD when the string has none (so it stays out of
+ * the process list), TLS files from --ssl-root-cert/--ssl-cert/--ssl-key.
+ */
+export function connectionFromArgs(args: ParsedArgs, io: Io): PostgresConnection {
+  const url = args.positional[0] ?? io.env.DATABASE_URL;
+  if (!url) throw new UsageError("give a connection string, e.g. postgres://user@host:5432/db?sslmode=require (or set DATABASE_URL)");
+  const overrides: Partial<PostgresConnectionInput> = {};
+  const sslRootCert = readPem(flag(args, "ssl-root-cert"), "--ssl-root-cert");
+  const sslCert = readPem(flag(args, "ssl-cert"), "--ssl-cert");
+  const sslKey = readPem(flag(args, "ssl-key"), "--ssl-key");
+  if (sslRootCert) overrides.sslRootCert = sslRootCert;
+  if (sslCert) overrides.sslCert = sslCert;
+  if (sslKey) overrides.sslKey = sslKey;
+  const conn = resolveConnection({ connectionString: url, connection: overrides as PostgresConnectionInput }, "connection");
+  if (conn.password === undefined && io.env.PGPASSWORD) conn.password = io.env.PGPASSWORD;
+  return conn;
+}
+
+const preflightCommand: Command = {
+  name: "preflight",
+  summary: "check that a PostgreSQL database is ready for Debezium CDC, reporting every problem at once",
+  usage:
+    "preflight <connection string> [--tables a,b.c] [--role name] [--two-phase] [--failover] [--row-filters] [--json]\n" +
+    "          [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
+    "  The password may come from PGPASSWORD instead of the connection string.\n" +
+    "  --tables: the tables to capture (default: every user table); --role: Debezium's role (default: the connecting user).",
+  async run(args, io) {
+    const conn = connectionFromArgs(args, io);
+    const tables = flag(args, "tables")
+      ?.split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
+    const report = await preflight(conn, {
+      tables,
+      role: flag(args, "role"),
+      wantTwoPhase: args.flags["two-phase"] === true,
+      wantFailover: args.flags["failover"] === true,
+      wantRowFilters: args.flags["row-filters"] === true,
+    });
+    if (args.flags.json === true) io.out(JSON.stringify(report, null, 2));
+    else io.out(formatReport(report, describeTarget(conn)));
+    return report.ok ? 0 : 1;
+  },
+};
+
+/** The command table. */
+export const commands: Record<string, Command> = {
+  [preflightCommand.name]: preflightCommand,
+};
+
+/** Boolean flags per command (everything else takes a value). */
+const SWITCHES = ["two-phase", "failover", "row-filters", "json", "help"];
+
+function help(): string {
+  const lines = ["Usage: pulumi-postgres-cdc <command> [arguments]", "", "Commands:"];
+  for (const c of Object.values(commands)) lines.push(`  ${c.name.padEnd(12)} ${c.summary}`);
+  lines.push("", "Run `pulumi-postgres-cdc <command> --help` for a command's arguments.");
+  return lines.join("\n");
+}
+
+/** Runs a command line (without the node and script arguments) and returns the exit code. */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.out(help());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`Unknown command "${name}".\n\n${help()}`);
+    return 2;
+  }
+  let secrets: Array<string | undefined> = [];
+  try {
+    const args = parseArgs(rest, SWITCHES);
+    if (args.flags.help === true) {
+      io.out(`Usage: pulumi-postgres-cdc ${command.usage}`);
+      return 0;
+    }
+    secrets = [io.env.PGPASSWORD, ...args.positional.map(passwordOf)];
+    return await command.run(args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n\nUsage: pulumi-postgres-cdc ${command.usage}`);
+      return 2;
+    }
+    const msg = err instanceof CdcError ? err.message : `unexpected error: ${messageOf(err)}`;
+    io.err(redact(`${command.name} failed: ${msg}`, secrets));
+    return 1;
+  }
+}
+
+function passwordOf(maybeUrl: string): string | undefined {
+  try {
+    const u = new URL(maybeUrl);
+    return u.password ? decodeURIComponent(u.password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultIo(): Io {
+  return {
+    out: (t) => process.stdout.write(t + "\n"),
+    err: (t) => process.stderr.write(t + "\n"),
+    env: process.env,
+  };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`pulumi-postgres-cdc: ${messageOf(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
