@@ -11,3 +11,6 @@ export type { PostgresConnectionArgs, PostgresTargetArgs } from "./resources/com
 export type { ConnectClusterArgs, ConnectTlsArgs } from "./resources/connect-args";
 export { debeziumConfig, topicFor, topicMap, DEFAULT_HEARTBEAT_QUERY, POSTGRES_CONNECTOR_CLASS, type SnapshotMode } from "./pipeline/debezium-config";
 export { CdcError } from "./errors";
+export { CdcPipeline, type CdcPipelineArgs } from "./pipeline/cdc-pipeline";
+export { preflight, formatReport as formatPreflightReport, type PreflightReport, type PreflightFinding, type PreflightOptions } from "./postgres/preflight";
+export { pipelineStatus, type PipelineStatus, type PipelineStatusInput } from "./pipeline/status";

@@ -1,0 +1,272 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ConnectClusterArgs } from "../resources/connect-args";
+import { DebeziumConnector, type ConnectorTask } from "../resources/debezium-connector";
+import { Publication } from "../resources/publication";
+import { ReplicaIdentity } from "../resources/replica-identity";
+import { ReplicationGrant } from "../resources/replication-grant";
+import { ReplicationSlot } from "../resources/replication-slot";
+import type { PostgresConnectionArgs } from "../resources/common";
+import { debeziumConfig, type SnapshotMode } from "./debezium-config";
+import { pipelineGate, type SlotLossPolicy } from "./gate";
+import { parseConnectionString, type PostgresConnectionInput } from "../validation/common";
+import { assertPipelineArgs, normalizeTables, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
+
+/** Arguments of a {@link CdcPipeline}. */
+export interface CdcPipelineArgs {
+  /**
+   * How Pulumi reaches the database to set it up (grants, publication, slot): connection fields, or a
+   * connection string "postgres://user:password@host:5432/db?sslmode=require". Stored as a secret.
+   */
+  source: pulumi.Input<PostgresConnectionArgs | string>;
+  /** The Kafka Connect cluster that runs Debezium. */
+  connect: pulumi.Input<ConnectClusterArgs>;
+  /**
+   * Tables to capture, "schema.table" or "table" (= public.table), raw names.
+   * Omitted or empty: all tables (FOR ALL TABLES publication, which needs a superuser).
+   * Changing the list alters the publication in place and updates the connector's table.include.list.
+   */
+  tables?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Topic prefix; topics are `<prefix>.<schema>.<table>`. Default: the pipeline name. Changing it replaces nothing but makes Debezium write to new topics. */
+  topicPrefix?: pulumi.Input<string>;
+  /** Debezium snapshot.mode. Default "initial": snapshot existing rows, then stream. */
+  snapshotMode?: pulumi.Input<SnapshotMode>;
+  /** Replication slot name. Default `<name>_slot` (lower-cased, [a-z0-9_]). Changing it replaces the slot and the connector's position. */
+  slotName?: pulumi.Input<string>;
+  /** Publication name. Default `<name>_pub`. Changing it replaces the publication. */
+  publicationName?: pulumi.Input<string>;
+  /** Kafka Connect connector name. Default: the pipeline name. Changing it replaces the connector. */
+  connectorName?: pulumi.Input<string>;
+  /**
+   * How the Connect workers reach the database (host, port, user, password, sslMode), when it differs from
+   * `source` (e.g. a private address, or a dedicated Debezium role). Fields not given are taken from `source`.
+   * Worker-side TLS files (database.sslrootcert, database.sslcert, database.sslkey) go in `connectorConfig`.
+   * The role named here (default: source.user) is the one that gets REPLICATION and SELECT.
+   */
+  connectorSource?: pulumi.Input<Partial<PostgresConnectionArgs>>;
+  /**
+   * REPLICA IDENTITY FULL, so update and delete events carry the whole old row ("before").
+   * true: every captured table (needs an explicit `tables` list); or a list of tables.
+   * The previous identity is restored on destroy.
+   */
+  replicaIdentityFull?: pulumi.Input<boolean | pulumi.Input<string>[]>;
+  /**
+   * Debezium heartbeats, so an idle database does not pin WAL: heartbeat.interval.ms plus an action
+   * query. Default action: `SELECT pg_logical_emit_message(false, 'debezium-heartbeat', now()::varchar)`.
+   */
+  heartbeat?: pulumi.Input<{ intervalMs: number; actionQuery?: string }>;
+  /**
+   * Pre-create one Kafka topic per table with @pulumi/kafka (partitions, replication factor, topic config).
+   * Needs a kafka provider in `opts.providers` (`{ kafka: new kafka.Provider(...) }`).
+   */
+  topics?: pulumi.Input<{ partitions?: number; replicationFactor?: number; config?: Record<string, string> }>;
+  /** Extra or overriding Debezium properties; they win over generated ones. */
+  connectorConfig?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Wanted connector state. Default "running". */
+  state?: pulumi.Input<"running" | "paused" | "stopped">;
+  /**
+   * What to do when the replication slot vanished out of band while the connector exists. Default "fail":
+   * stop the up and explain the data gap (a new slot starts at the current WAL position). "resnapshot":
+   * stop the connector, clear its offsets, recreate the slot and restart the connector, so Debezium
+   * snapshots again.
+   */
+  onSlotLoss?: pulumi.Input<SlotLossPolicy>;
+  /** Grant REPLICATION and SELECT to the connector's role. Default true. */
+  manageGrants?: pulumi.Input<boolean>;
+  /**
+   * Run the checks before creating anything, also in preview: the source preflight (wal_level, free slots and
+   * WAL senders, missing tables, tables without primary key or replica identity, role, server version), failing
+   * with every problem at once, and the detection of a slot lost out of band (`onSlotLoss`). Default true.
+   * false skips both.
+   */
+  preflight?: pulumi.Input<boolean>;
+  /** Seconds to wait for the connector and its tasks to run and the slot to become active. Default 300. */
+  readyTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * A whole PostgreSQL -> Debezium -> Kafka change data capture pipeline.
+ *
+ * Children, in dependency order: ReplicationGrant -> ReplicaIdentity (when
+ * asked) -> Publication -> ReplicationSlot -> Kafka topics (when asked) ->
+ * DebeziumConnector. `pulumi destroy` therefore deletes the connector first
+ * (releasing the slot, clearing its offsets), then the slot, the publication,
+ * the replica identities and the grants. Before creating anything the
+ * pipeline runs the preflight checks and detects a slot lost out of band.
+ * "Ready" means streaming: after the connector reports RUNNING the pipeline
+ * waits until Debezium holds the slot.
+ */
+export class CdcPipeline extends pulumi.ComponentResource {
+  /** Kafka Connect connector name. */
+  declare readonly connectorName: pulumi.Output<string>;
+  /** Replication slot name. */
+  declare readonly slotName: pulumi.Output<string>;
+  /** Publication name. */
+  declare readonly publicationName: pulumi.Output<string>;
+  /** "schema.table" -> Kafka topic. Empty when capturing all tables. */
+  declare readonly topics: pulumi.Output<Record<string, string>>;
+  /** Connector state as last seen (RUNNING, PAUSED, STOPPED, FAILED). */
+  declare readonly connectorState: pulumi.Output<string>;
+  /** Task states as last seen, with traces for failed tasks. */
+  declare readonly tasks: pulumi.Output<ConnectorTask[]>;
+  /** WAL bytes the slot holds back (restart_lsn to current WAL position; null before the slot has one); refreshes with `pulumi refresh`. */
+  declare readonly lagBytes: pulumi.Output<number | null>;
+  /** The child resources, for users who want to depend on or export them. */
+  readonly grant?: ReplicationGrant;
+  readonly replicaIdentity?: ReplicaIdentity;
+  readonly publication: Publication;
+  readonly slot: ReplicationSlot;
+  readonly connector: DebeziumConnector;
+
+  constructor(name: string, args: CdcPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Only non-sensitive arguments go to the engine as component inputs (they are stored in state).
+    super("postgres-cdc:index:CdcPipeline", name, { tables: args.tables, topicPrefix: args.topicPrefix, snapshotMode: args.snapshotMode }, opts);
+    const parent = { parent: this };
+
+    const source = pulumi.secret(pulumi.output(args.source).apply((s) => (typeof s === "string" ? parseConnectionString(s) : s) as PostgresConnectionInput));
+    const connectorSource = pulumi.secret(
+      pulumi.all([source, args.connectorSource ?? {}]).apply(([s, c]) => ({ ...s, ...stripUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
+    );
+    const plan = pulumi
+      .all([args.tables ?? [], args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode ?? "initial", args.heartbeat])
+      .apply(([tables, slotName, publicationName, connectorName, topicPrefix, snapshotMode, heartbeat]) => {
+        const names = pipelineNames({ pipeline: name, slotName, publicationName, connectorName, topicPrefix });
+        const normalized = normalizeTables(tables as string[]);
+        assertPipelineArgs({ pipeline: name, names, tables: normalized, snapshotMode, heartbeatIntervalMs: heartbeat?.intervalMs });
+        return { names, tables: normalized, snapshotMode: snapshotMode as SnapshotMode };
+      });
+    const tables = plan.tables;
+    const role = connectorSource.apply((c) => c.user);
+    const identityTables = pulumi.all([args.replicaIdentityFull, tables]).apply(([opt, t]) => replicaIdentityTables(opt as boolean | string[] | undefined, t, name));
+
+    // Runs before anything is created (and in preview): preflight, slot-loss detection.
+    const gate = pipelineGate({
+      pipeline: name,
+      source,
+      connect: pulumi.secret(pulumi.output(args.connect)),
+      plan,
+      role,
+      identityTables,
+      preflight: args.preflight ?? true,
+      onSlotLoss: args.onSlotLoss ?? "fail",
+      manageGrants: args.manageGrants ?? true,
+    });
+
+    const manageGrants = pulumi.output(args.manageGrants ?? true);
+    let last: pulumi.Resource[] = [];
+    this.grant = new ReplicationGrant(
+      `${name}-grant`,
+      {
+        connection: source,
+        role,
+        replication: manageGrants,
+        tables: pulumi.all([tables, manageGrants]).apply(([t, m]) => (m ? t : [])),
+        schemas: pulumi.all([tables, manageGrants]).apply(([t, m]) => (m && !t.length ? ["public"] : [])),
+      },
+      { ...parent, dependsOn: gate },
+    );
+    last = [this.grant];
+
+    if (args.replicaIdentityFull) {
+      this.replicaIdentity = new ReplicaIdentity(`${name}-replica-identity`, { connection: source, tables: identityTables, identity: "full" }, { ...parent, dependsOn: last });
+      last = [this.replicaIdentity];
+    }
+
+    this.publication = new Publication(
+      `${name}-publication`,
+      {
+        connection: source,
+        name: plan.names.publicationName,
+        tables,
+        allTables: tables.apply((t) => t.length === 0),
+      },
+      { ...parent, dependsOn: last },
+    );
+    this.slot = new ReplicationSlot(
+      `${name}-slot`,
+      { connection: source, name: plan.names.slotName, plugin: "pgoutput", onDeleteWhileActive: "wait" },
+      { ...parent, dependsOn: [this.publication] },
+    );
+    last = [this.slot];
+
+    const topicResources = args.topics ? createTopics(name, this, plan, args.topics, opts) : undefined;
+
+    const config = pulumi
+      .all([plan, connectorSource, args.heartbeat, args.connectorConfig ?? {}])
+      .apply(([p, cs, heartbeat, overrides]) =>
+        debeziumConfig({
+          source: { host: cs.host, port: cs.port ?? 5432, database: cs.database, user: cs.user, password: cs.password, sslMode: cs.sslMode },
+          topicPrefix: p.names.topicPrefix,
+          slotName: p.names.slotName,
+          publicationName: p.names.publicationName,
+          tables: p.tables,
+          snapshotMode: p.snapshotMode,
+          heartbeat: heartbeat ?? undefined,
+          overrides: overrides as Record<string, string>,
+        }),
+      );
+    const readyTimeout = pulumi.output(args.readyTimeoutSeconds ?? 300);
+    this.connector = new DebeziumConnector(
+      `${name}-connector`,
+      {
+        connect: args.connect,
+        name: plan.names.connectorName,
+        config,
+        state: args.state ?? "running",
+        runningTimeoutSeconds: readyTimeout,
+        resetOffsetsOnDelete: true,
+        streaming: { connection: source, slotName: plan.names.slotName, timeoutSeconds: readyTimeout },
+      },
+      { ...parent, dependsOn: topicResources ? topicResources.apply((t) => [...last, ...t]) : last },
+    );
+
+    this.connectorName = this.connector.name;
+    this.slotName = this.slot.name;
+    this.publicationName = this.publication.name;
+    this.topics = plan.apply((p) => topicMap(p.names.topicPrefix, p.tables));
+    this.connectorState = this.connector.connectorState;
+    this.tasks = this.connector.tasks;
+    this.lagBytes = this.slot.retainedWalBytes;
+    this.registerOutputs({
+      connectorName: this.connectorName,
+      slotName: this.slotName,
+      publicationName: this.publicationName,
+      topics: this.topics,
+      connectorState: this.connectorState,
+      tasks: this.tasks,
+      lagBytes: this.lagBytes,
+    });
+  }
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function createTopics(
+  name: string,
+  parent: pulumi.Resource,
+  plan: pulumi.Output<{ names: { topicPrefix: string }; tables: string[] }>,
+  topics: NonNullable<CdcPipelineArgs["topics"]>,
+  opts: pulumi.ComponentResourceOptions | undefined,
+): pulumi.Output<pulumi.Resource[]> {
+  // Loaded only when topics are asked for: @pulumi/kafka is a large module.
+  const kafka = require("@pulumi/kafka") as typeof import("@pulumi/kafka");
+  const provider = providerFor(opts, "kafka");
+  return pulumi.all([plan, topics]).apply(([p, t]) =>
+    Object.entries(topicMap(p.names.topicPrefix, p.tables)).map(
+      ([table, topic]) =>
+        new kafka.Topic(
+          `${name}-topic-${table}`,
+          { name: topic, partitions: t.partitions ?? 1, replicationFactor: t.replicationFactor ?? 1, config: t.config },
+          { parent, provider },
+        ),
+    ),
+  );
+}
+
+function providerFor(opts: pulumi.ComponentResourceOptions | undefined, pkg: string): pulumi.ProviderResource | undefined {
+  const providers = opts?.providers;
+  if (!providers) return undefined;
+  if (Array.isArray(providers)) return providers.find((p) => (p as unknown as { getPackage?: () => string }).getPackage?.() === pkg);
+  return (providers as Record<string, pulumi.ProviderResource>)[pkg];
+}
