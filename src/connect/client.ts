@@ -59,7 +59,10 @@ export interface ConnectClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** TLS and mutual TLS settings. */
   tls?: ConnectTlsOptions;
-  /** Timeout of one HTTP request, ms. Default 30000. */
+  /**
+   * Timeout of one HTTP request, ms. Default 30000. Also bounds the retries of connection failures
+   * while the server has not answered this client once (wrong url, refused client certificate).
+   */
   requestTimeoutMs?: number;
   /** Time budget for retries of one operation, ms. Default 60000. */
   deadlineMs?: number;
@@ -215,6 +218,8 @@ export class ConnectClient {
   private readonly random: () => number;
   private readonly onRetry?: ConnectClientOptions["onRetry"];
   private info?: ServerInfo;
+  /** True once the server answered any request (with any status). */
+  private answered = false;
 
   constructor(options: ConnectClientOptions) {
     let url: URL;
@@ -558,19 +563,29 @@ export class ConnectClient {
     }
   }
 
-  private isRetryable(err: unknown): boolean {
+  /**
+   * Whether to retry. Network failures of a server that has never answered this client (wrong url or
+   * port, refused TLS client certificate, Connect down) are retried only within requestTimeoutMs of the
+   * operation's start, so a misconfiguration fails in bounded time; once Connect has answered, they are
+   * transient (a worker restart) and get the whole deadline.
+   */
+  private isRetryable(err: unknown, startedAt: number): boolean {
     if (!(err instanceof ConnectError)) return false;
     if (err.kind === "http") return err.status !== undefined && isRetryableStatus(err.status, err.connectMessage);
-    if (err.kind === "network" || err.kind === "timeout") return isRetryableNetworkCode(err.networkCode);
+    if (err.kind === "network" || err.kind === "timeout") {
+      if (!this.answered && Date.now() - startedAt >= this.requestTimeoutMs) return false;
+      return isRetryableNetworkCode(err.networkCode);
+    }
     return false;
   }
 
   private withRetries<T>(endpoint: string, fn: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
     return retrying(fn, {
       deadlineMs: this.deadlineMs,
       backoff: this.backoff,
       random: this.random,
-      retryable: (err) => this.isRetryable(err),
+      retryable: (err) => this.isRetryable(err, startedAt),
       onRetry: (err, attempt, delayMs) => {
         connectStats.retries++;
         this.onRetry?.({ endpoint, attempt, delayMs, reason: err instanceof Error ? err.message : String(err) });
@@ -610,6 +625,7 @@ export class ConnectClient {
         dispatcher: this.dispatcher,
         signal: controller.signal,
       });
+      this.answered = true;
       const text = await res.body.text();
       let parsed: unknown = undefined;
       if (text.length > 0) {
@@ -670,7 +686,7 @@ export class ConnectClient {
         lines.map((l) => `  - ${l}`).join("\n") +
         `\n${hint}`;
     } else {
-      const shown = connectMessage || (isUnknownPath(raw) && status === 404 ? "HTTP 404 Not Found" : "(no message)");
+      const shown = (connectMessage || (isUnknownPath(raw) && status === 404 ? "HTTP 404 Not Found" : "(no message)")).replace(/\.+$/, "");
       message = `Kafka Connect ${endpoint}${where} failed with HTTP ${status}${errorCode !== undefined && errorCode !== status ? ` (error_code ${errorCode})` : ""}: ${shown}. ${hint}`;
     }
     const outcomeUnknown = WRITE_METHODS.has(method) && status === 500 && /Request timed out/i.test(raw);

@@ -113,6 +113,33 @@ async function applyState(client: ConnectClient, i: DebeziumConnectorInputs, cur
   else await client.resume(i.name);
 }
 
+/** With restartFailedTasks and state running: restarts the FAILED connector/tasks found in the live status. */
+async function restartFailed(client: ConnectClient, i: DebeziumConnectorInputs, known?: ConnectorStateInfo): Promise<void> {
+  if (!i.restartFailedTasks || i.state !== "running") return;
+  const status = known ?? (await client.getStatus(i.name));
+  if (status?.tasks.some((t) => t.state === "FAILED") || status?.connector.state === "FAILED") {
+    progress(`${what(i.name)}: restarting failed tasks`);
+    await client.restart(i.name, { includeTasks: true, onlyFailed: true });
+  }
+}
+
+/**
+ * The error for a create that made (or adopted) the connector but did not see it reach the wanted state:
+ * Pulumi's dynamic provider host turns an error with `id` and `properties` into ErrorResourceInitFailed,
+ * so the connector is recorded in state (with its FAILED tasks) rather than orphaned on the cluster.
+ */
+async function initFailed(client: ConnectClient, i: DebeziumConnectorInputs, err: unknown, provider: unknown): Promise<Error> {
+  const e = err instanceof Error ? err : new CdcError(String(err));
+  const status = await client.getStatus(i.name).catch(() => undefined);
+  const info = await client.getConnector(i.name).catch(() => undefined);
+  if (!info) return e; // not there after all: a plain failure
+  const partial = e as Error & { id?: string; properties?: Record<string, unknown>; reasons?: string[] };
+  partial.id = i.name;
+  partial.properties = { ...outputsOf(i, status, info.type), __provider: provider };
+  partial.reasons = [e.message];
+  return partial;
+}
+
 function outputsOf(i: DebeziumConnectorInputs, status: ConnectorStateInfo | undefined, type: string | undefined): DebeziumConnectorOutputs {
   return plainJson({
     ...i,
@@ -167,11 +194,18 @@ export const provider = {
         const initial = CONNECT_STATE[i.state];
         await client.create(i.name, i.config, initial === "RUNNING" ? undefined : initial);
       }
-      const status0 = await client.getStatus(i.name);
-      await applyState(client, i, status0?.connector.state);
-      const status = await settle(client, i);
-      const info = await client.getConnector(i.name);
-      return { id: i.name, outs: outputsOf(i, status, info?.type) };
+      try {
+        const status0 = await client.getStatus(i.name);
+        await applyState(client, i, status0?.connector.state);
+        if (existing) await restartFailed(client, i, status0);
+        const status = await settle(client, i);
+        const info = await client.getConnector(i.name);
+        return { id: i.name, outs: outputsOf(i, status, info?.type) };
+      } catch (err) {
+        // The connector exists now: report a partial create (ErrorResourceInitFailed) so Pulumi records it
+        // and the next `pulumi up` updates it (new config, restart of failed tasks) instead of creating again.
+        throw await initFailed(client, i, err, inputs.__provider);
+      }
     });
   },
 
@@ -188,13 +222,7 @@ export const provider = {
       }
       let status = await client.getStatus(i.name);
       await applyState(client, i, status?.connector.state);
-      if (i.restartFailedTasks && i.state === "running") {
-        status = await client.getStatus(i.name);
-        if (status?.tasks.some((t) => t.state === "FAILED") || status?.connector.state === "FAILED") {
-          progress(`${what(i.name)}: restarting failed tasks`);
-          await client.restart(i.name, { includeTasks: true, onlyFailed: true });
-        }
-      }
+      await restartFailed(client, i);
       status = await settle(client, i);
       const info = await client.getConnector(i.name);
       return { outs: outputsOf(i, status, info?.type ?? olds.type) };

@@ -24,6 +24,9 @@ export interface ConnectClusterArgs {
   headers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** TLS: custom CA, client certificate and key (mutual TLS). */
   tls?: pulumi.Input<ConnectTlsArgs>;
-  /** Timeout of each HTTP request in milliseconds. Default 30000. */
+  /**
+   * Timeout of each HTTP request in milliseconds. Default 30000. Connection failures before Connect has
+   * answered once (wrong url or port, refused client certificate) are retried only this long.
+   */
   requestTimeoutMs?: pulumi.Input<number>;
 }

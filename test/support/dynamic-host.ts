@@ -77,7 +77,7 @@ export class HostedResource<I extends Record<string, unknown>> {
   /** check + create; throws when check reports failures. */
   async create(news: I): Promise<Record<string, unknown>> {
     const checked = await this.checked(news, {});
-    const r = await this.provider.create(checked);
+    const r = await this.createRecorded(checked);
     this.id = r.id;
     const outs = { ...r.outs, __provider: this.text };
     this.outs = outs;
@@ -95,7 +95,7 @@ export class HostedResource<I extends Record<string, unknown>> {
     if (!diff.changes) return { action: "none", outs: this.outs, diff };
     if (diff.replaces && diff.replaces.length) {
       await this.provider.delete!(this.id, this.outs);
-      const r = await this.provider.create(checked);
+      const r = await this.createRecorded(checked);
       this.id = r.id;
       const outs = { ...r.outs, __provider: this.text };
       this.outs = outs;
@@ -115,6 +115,23 @@ export class HostedResource<I extends Record<string, unknown>> {
 
   async delete(): Promise<void> {
     await this.provider.delete!(this.id!, this.outs);
+  }
+
+  /**
+   * create; an error carrying `id` (and `properties`) is a partial create, which the host reports as
+   * ErrorResourceInitFailed and the engine records in state: the id and outputs are kept, the error rethrown.
+   */
+  private async createRecorded(checked: Record<string, unknown>): Promise<dynamic.CreateResult> {
+    try {
+      return await this.provider.create(checked);
+    } catch (err) {
+      const partial = err as { id?: unknown; properties?: Record<string, unknown> };
+      if (typeof partial?.id === "string" && partial.id) {
+        this.id = partial.id;
+        this.outs = { ...(partial.properties ?? {}), __provider: this.text };
+      }
+      throw err;
+    }
   }
 
   private async checked(news: I, olds: Record<string, unknown>): Promise<Record<string, unknown>> {
