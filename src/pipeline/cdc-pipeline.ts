@@ -121,6 +121,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
     // Only non-sensitive arguments go to the engine as component inputs (they are stored in state).
     super("postgres-cdc:index:CdcPipeline", name, { tables: args.tables, topicPrefix: args.topicPrefix, snapshotMode: args.snapshotMode }, opts);
     const parent = { parent: this };
+    assertKnownArgs(name, args);
 
     const source = pulumi.secret(pulumi.output(args.source).apply((s) => (typeof s === "string" ? parseConnectionString(s) : s) as PostgresConnectionInput));
     const connectorSource = pulumi.secret(
@@ -135,7 +136,8 @@ export class CdcPipeline extends pulumi.ComponentResource {
         return { names, tables: normalized, snapshotMode: snapshotMode as SnapshotMode };
       });
     const tables = plan.tables;
-    const role = connectorSource.apply((c) => c.user);
+    // The role name is not a secret, although it comes from the (secret) connection.
+    const role = pulumi.unsecret(connectorSource.apply((c) => c.user));
     const identityTables = pulumi.all([args.replicaIdentityFull, tables]).apply(([opt, t]) => replicaIdentityTables(opt as boolean | string[] | undefined, t, name));
 
     // Runs before anything is created (and in preview): preflight, slot-loss detection.
@@ -236,6 +238,23 @@ export class CdcPipeline extends pulumi.ComponentResource {
       lagBytes: this.lagBytes,
     });
   }
+}
+
+/** Validates the naming arguments at once when they are plain values, so mistakes fail at the line that made them. */
+function assertKnownArgs(name: string, args: CdcPipelineArgs): void {
+  const plain = (v: unknown) => v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+  const tables = args.tables;
+  const tablesKnown = tables === undefined || (Array.isArray(tables) && tables.every((t) => typeof t === "string"));
+  const heartbeat = args.heartbeat as { intervalMs?: unknown } | undefined;
+  const heartbeatKnown = heartbeat === undefined || (typeof heartbeat === "object" && !pulumi.Output.isInstance(heartbeat) && plain(heartbeat.intervalMs));
+  if (![args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode].every(plain) || !tablesKnown || !heartbeatKnown) return;
+  assertPipelineArgs({
+    pipeline: name,
+    names: pipelineNames({ pipeline: name, slotName: args.slotName as string | undefined, publicationName: args.publicationName as string | undefined, connectorName: args.connectorName as string | undefined, topicPrefix: args.topicPrefix as string | undefined }),
+    tables: normalizeTables((tables as string[] | undefined) ?? []),
+    snapshotMode: (args.snapshotMode as string | undefined) ?? "initial",
+    heartbeatIntervalMs: heartbeat?.intervalMs as number | undefined,
+  });
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -167,7 +167,9 @@ describe("CdcPipeline wiring (mocks)", () => {
   });
 
   it("rejects bad arguments with every problem at once", async () => {
-    const p = build({ slotName: "Bad-Slot", topicPrefix: "has space", snapshotMode: "sometimes" as never });
-    await assert.rejects(promiseOf(p.slotName), (e: Error) => /slotName/.test(e.message) && /topicPrefix/.test(e.message) && /snapshotMode/.test(e.message));
+    assert.throws(
+      () => build({ slotName: "Bad-Slot", topicPrefix: "has space", snapshotMode: "sometimes" as never }),
+      (e: Error) => /slotName/.test(e.message) && /topicPrefix/.test(e.message) && /snapshotMode/.test(e.message) && /CdcPipeline "shop"/.test(e.message),
+    );
   });
 });
