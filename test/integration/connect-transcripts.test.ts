@@ -2,14 +2,21 @@
  * Replays every recorded Kafka Connect session (connect-transcripts/*.json,
  * Kafka Connect 3.7.1 standalone + Debezium 2.6.2) against the Connect double:
  * the same requests in order, compared with the recorded status codes, headers
- * and bodies, and status polls compared state by state.
+ * and bodies, and status polls compared state by state (with each state's
+ * recorded body and task trace first lines).
  *
  * Sessions that need no database run against the Debezium stand-in plugin
  * (recorded definitions and validation messages, a fake database for the
  * connection check). Sessions whose point is the database itself (PostgreSQL
- * stopped, slot missing, slot held by another connector) need the
- * PostgreSQL-backed plugin test/support/connect-double/debezium-postgres.ts;
- * without it they are listed and skipped with the reason.
+ * stopped, slot missing, slot held by another connector), and 03-validate once
+ * more, run against the PostgreSQL-backed plugin
+ * (test/support/connect-double/debezium-postgres.ts) on one dedicated server
+ * of the highest major of the run (the recordings are from PostgreSQL 17).
+ * There the recorded sql and slot_poll steps run too: rows are compared
+ * exactly except backend PIDs (mapped one-to-one per session, so "the same
+ * backend still holds the slot" is checked) and LSNs (by form). Debezium's
+ * 10 s waits and Connect's 5 s graceful-stop timeout are compressed by SCALE;
+ * the order of states is not.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -40,13 +47,13 @@ import {
   type Step,
 } from "../support/connect-double/replay";
 import { startConnectDouble, type ConnectDouble } from "../support/connect-double/server";
-import { pgMajors, startPostgres, type PgServer } from "../support/postgres";
+import { freePort, pgMajors, startPostgres, type PgServer } from "../support/postgres";
 
 const WITHOUT_DATABASE = ["01-root.json", "02-connector-plugins.json", "03-validate.json", "04-create.json", "05-config-put.json", "06-lifecycle.json", "07-delete.json", "08-errors.json", "11-create-delete-timing.json", "13-worker-restart.json"];
 const WITH_DATABASE: Record<string, string> = {
-  "09-db-stopped.json": "PostgreSQL stopped while the task streams: the task must fail like Debezium's (Couldn't obtain encoding ...)",
-  "10-slot-missing.json": "slot created by the task, publication missing (task FAILED), slot.drop.on.stop",
-  "12-active-slot-conflict.json": "a second connector on an active slot keeps RUNNING while retrying",
+  "09-db-stopped.json": "PostgreSQL stopped under a RUNNING task: RUNNING, then FAILED (Couldn't obtain encoding ...) after the retriable restart, no recovery, restart onlyFailed",
+  "10-slot-missing.json": "slot created by the task, publication missing (task FAILED, no slot), slot.drop.on.stop (slot gone on DELETE)",
+  "12-active-slot-conflict.json": "a second connector on an active slot stays RUNNING while retrying (worker log), DELETE waits out the graceful-stop timeout",
 };
 
 const BASE_CONFIG = {
@@ -280,7 +287,6 @@ describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Con
   let pg: PgServer | undefined;
   let double: ConnectDouble | undefined;
   let rewrites: Rewrites = [];
-  const pids = new PidMap();
 
   before(async function () {
     if (!plugin.factory) return;
@@ -338,6 +344,19 @@ describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Con
     return rows[0] ?? null;
   }
 
+  it(`03-validate (PostgreSQL ${major}): the recorded validate cases against the PostgreSQL-backed plugin (real connection checks, tasks.max reported once)`, async function () {
+    if (!plugin.factory || !double || !pg) {
+      this.skip();
+      return;
+    }
+    // The recorded superuser password and dead port stand for this run's.
+    const extra: Rewrites = [
+      ["55499", String(await freePort())],
+      ["pw", pg.superPassword],
+    ];
+    await replaySteps(loadTranscript("03-validate.json").steps, { double, rewrites: [...rewrites, ...extra] });
+  });
+
   for (const [file, what] of Object.entries(WITH_DATABASE)) {
     const t = loadTranscript(file);
     it(`${t.scenario} (PostgreSQL ${major}): ${what}`, async function () {
@@ -349,38 +368,39 @@ describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Con
       const d = double;
       let dbDown = false;
       const logFrom = d.workerLog.length;
+      const pids = new PidMap(); // recorded -> actual backend PIDs of this session
       try {
         await replaySteps(t.steps, {
-        double: d,
-        rewrites,
-        pids,
-        pollCapMs: 30000,
-        holdMs: (step) => {
-          const last = step.state_sequence[step.state_sequence.length - 1];
-          return Math.max(300, (step.duration_ms - last.from_t_ms) * SCALE);
-        },
-        sql: runSql,
-        slot: slotRow,
-        async onNote(text, data) {
-          if (/^Worker log excerpt/.test(text) && Array.isArray(data)) {
-            const r = compareWorkerLog(data as string[], d.workerLog.slice(logFrom), { pids, scale: SCALE });
-            // Skipped: the recorder's summary of when the task thread ended (5.6 s after the DELETE response, at the end of its retry pause), not a log line.
-            assert.equal(r.skipped.length, 1, r.skipped.join("\n"));
-            assert.match(r.skipped[0], /^[\d:.]+ \[contender-b\|task-0\] producer closed \/ Debezium ServiceRegistry stopped/);
-            assert.ok(r.matched >= 11, `matched ${r.matched} recorded worker-log lines`);
-          }
-          if (/SIGINT \(fast shutdown\)/.test(text)) {
-            dbDown = true;
-            const t0 = Date.now();
-            await server.stop();
-            if (process.env.REPLAY_DEBUG) console.log(`      PostgreSQL fast shutdown took ${Date.now() - t0} ms`);
-          }
-          if (/starting PostgreSQL again/.test(text)) {
-            await server.start();
-            dbDown = false;
-          }
-        },
-      });
+          double: d,
+          rewrites,
+          pids,
+          pollCapMs: 30000,
+          holdMs: (step) => {
+            const last = step.state_sequence[step.state_sequence.length - 1];
+            return Math.max(300, (step.duration_ms - last.from_t_ms) * SCALE);
+          },
+          sql: runSql,
+          slot: slotRow,
+          async onNote(text, data) {
+            if (/^Worker log excerpt/.test(text) && Array.isArray(data)) {
+              const r = compareWorkerLog(data as string[], d.workerLog.slice(logFrom), { pids, scale: SCALE });
+              // Skipped: the recorder's summary of when the task thread ended (5.6 s after the DELETE response, at the end of its retry pause), not a log line.
+              assert.equal(r.skipped.length, 1, r.skipped.join("\n"));
+              assert.match(r.skipped[0], /^[\d:.]+ \[contender-b\|task-0\] producer closed \/ Debezium ServiceRegistry stopped/);
+              assert.ok(r.matched >= 11, `matched ${r.matched} recorded worker-log lines`);
+            }
+            if (/SIGINT \(fast shutdown\)/.test(text)) {
+              dbDown = true;
+              const t0 = Date.now();
+              await server.stop();
+              if (process.env.REPLAY_DEBUG) console.log(`      PostgreSQL fast shutdown took ${Date.now() - t0} ms`);
+            }
+            if (/starting PostgreSQL again/.test(text)) {
+              await server.start();
+              dbDown = false;
+            }
+          },
+        });
       } catch (err) {
         // The worker log of this session helps to see why the double differed.
         console.log(d.workerLog.slice(logFrom).slice(-40).map((l) => `      | ${l}`).join("\n"));

@@ -1,10 +1,12 @@
 /**
  * Replays recorded Kafka Connect sessions (../shared/design/connect-transcripts,
- * copied from the design folder) against a Connect double and compares every
- * answer with the recorded one: status codes, Content-Type presence, Location
- * paths, error messages exactly (except where they embed run-specific text),
- * bodies exactly or by shape where the double cannot know the value (plugin
- * lists, offsets), and the sequence of states seen by status polls.
+ * the design folder beside the checkout) against a Connect double and compares
+ * every answer with the recorded one: status codes, Content-Type presence,
+ * Location paths, error messages exactly (except where they embed run-specific
+ * text), bodies exactly or by shape where the double cannot know the value
+ * (plugin lists, offsets), the sequence of states seen by status polls with
+ * each state's body and trace first lines, recorded SQL results and slot polls
+ * (backend PIDs mapped one-to-one, LSNs by form), and worker-log excerpts.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
