@@ -107,6 +107,8 @@ interface ReplayContext {
   slot?(name: string): Promise<SlotRow | null>;
   /** Recorded PIDs -> PIDs of this run. */
   pids?: PidMap;
+  /** Compare task traces in full (the PostgreSQL-backed plugin renders them like Debezium does). */
+  fullTraces?: boolean;
 }
 
 /**
@@ -127,7 +129,7 @@ async function replaySteps(steps: Step[], ctx: ReplayContext): Promise<string[]>
       const wait = step.label ? ctx.waitBefore?.[step.label] : undefined;
       if (wait) await new Promise((r) => setTimeout(r, wait));
       const answer = await send(ctx.double.url, step, ctx.rewrites);
-      compareHttp(step, answer);
+      compareHttp(step, answer, { fullTraces: ctx.fullTraces });
       log.push(`${step.request.method} ${step.request.path} -> ${answer.status ?? answer.error}`);
       if (watch && poll) {
         const seen = await poll.done;
@@ -147,7 +149,7 @@ async function replaySteps(steps: Step[], ctx: ReplayContext): Promise<string[]>
         step.state_sequence.map((s) => s.state),
         `status poll of ${step.connector} at t=${step.t_ms} ms (last body ${JSON.stringify(answers[answers.length - 1]?.body).slice(0, 1500)})`,
       );
-      compareStatusPoll(step, answers);
+      compareStatusPoll(step, answers, { fullTraces: ctx.fullTraces });
       log.push(`status ${step.connector}: ${states.join(" -> ")}`);
     } else if (isSql(step)) {
       if (!ctx.sql) continue; // a session replayed without a database (its database side is not simulated)
@@ -160,7 +162,7 @@ async function replaySteps(steps: Step[], ctx: ReplayContext): Promise<string[]>
       log.push(`slot poll ${step.label}`);
     } else if (step.type === "note") {
       // "status once RUNNING" / "A status": the recorder waited for that status.
-      if (isStatusBody(step.data)) await waitForStatus(ctx.double.url, step.data, { capMs: 10000, intervalMs: 5, rewrites: ctx.rewrites });
+      if (isStatusBody(step.data)) await waitForStatus(ctx.double.url, step.data, { capMs: 10000, intervalMs: 5, rewrites: ctx.rewrites, fullTraces: ctx.fullTraces });
       if (typeof step.text === "string" && ctx.onNote) await ctx.onNote(step.text, step.data);
     }
   }
@@ -374,6 +376,7 @@ describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Con
           double: d,
           rewrites,
           pids,
+          fullTraces: true,
           pollCapMs: 30000,
           holdMs: (step) => {
             const last = step.state_sequence[step.state_sequence.length - 1];

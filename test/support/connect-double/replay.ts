@@ -161,7 +161,7 @@ function compareMessage(where: string, recorded: string, actual: string): void {
   assert.equal(actual, recorded, `${where}: message`);
 }
 
-function compareStatusBody(where: string, recorded: Record<string, unknown>, actual: Record<string, unknown>): void {
+function compareStatusBody(where: string, recorded: Record<string, unknown>, actual: Record<string, unknown>, opts: CompareOptions = {}): void {
   assert.equal(actual.name, recorded.name, `${where}: status name`);
   assert.equal(actual.type, recorded.type, `${where}: status type`);
   const rc = recorded.connector as Record<string, unknown>;
@@ -170,6 +170,10 @@ function compareStatusBody(where: string, recorded: Record<string, unknown>, act
   assert.equal(typeof ac.worker_id, "string");
   const tasks = (t: unknown) => (t as Array<Record<string, unknown>>).map((x) => ({ id: x.id, state: x.state, trace: typeof x.trace === "string" ? String(x.trace).split("\n")[0] : undefined }));
   assert.deepEqual(tasks(actual.tasks), tasks(recorded.tasks), `${where}: tasks`);
+  if (!opts.fullTraces) return;
+  // Beyond the first line: the whole trace (frames, "Caused by:" chain, "... n more"), as Connect prints it.
+  const traces = (t: unknown) => (t as Array<Record<string, unknown>>).map((x) => (typeof x.trace === "string" ? x.trace.trimEnd() : undefined));
+  assert.deepEqual(traces(actual.tasks), traces(recorded.tasks), `${where}: task traces`);
 }
 
 function compareValidateBody(where: string, recorded: Record<string, unknown>, actual: Record<string, unknown>): void {
@@ -198,8 +202,14 @@ function compareOffsets(where: string, recorded: { offsets: Array<Record<string,
   }
 }
 
+/** How strictly answers are compared. */
+export interface CompareOptions {
+  /** Compare task traces in full (trailing whitespace aside), not only their first lines. */
+  fullTraces?: boolean;
+}
+
 /** Compares an answer with the recorded one. */
-export function compareHttp(step: HttpStep, actual: Answer): void {
+export function compareHttp(step: HttpStep, actual: Answer, opts: CompareOptions = {}): void {
   const where = `${step.request.method} ${step.request.path}${step.label ? ` (${step.label})` : ""}`;
   const rec = step.response;
   if (rec.status === undefined) {
@@ -225,7 +235,7 @@ export function compareHttp(step: HttpStep, actual: Answer): void {
     return;
   }
   if (typeof rb === "object" && "configs" in rb && "error_count" in rb) return compareValidateBody(where, rb, ab as Record<string, unknown>);
-  if (typeof rb === "object" && "connector" in rb && "tasks" in rb && !("config" in rb)) return compareStatusBody(where, rb, ab as Record<string, unknown>);
+  if (typeof rb === "object" && "connector" in rb && "tasks" in rb && !("config" in rb)) return compareStatusBody(where, rb, ab as Record<string, unknown>, opts);
   if (step.request.method === "GET" && /\/offsets$/.test(step.request.path))
     return compareOffsets(where, rb as unknown as { offsets: Array<Record<string, unknown>> }, ab as unknown as { offsets: Array<Record<string, unknown>> });
   if (step.request.method === "GET" && /^\/connector-plugins(\?|$)/.test(step.request.path)) {
@@ -238,7 +248,7 @@ export function compareHttp(step: HttpStep, actual: Answer): void {
     for (const [n, e] of Object.entries(rb as Record<string, Record<string, unknown>>)) {
       const a = (ab as Record<string, Record<string, unknown>>)[n];
       assert.deepEqual(Object.keys(a), Object.keys(e), `${where}: expansions of ${n}`);
-      if (e.status) compareStatusBody(where, e.status as Record<string, unknown>, a.status as Record<string, unknown>);
+      if (e.status) compareStatusBody(where, e.status as Record<string, unknown>, a.status as Record<string, unknown>, opts);
       if (e.info) assert.deepEqual(a.info, e.info, `${where}: info of ${n}`);
     }
     return;
@@ -305,13 +315,14 @@ export function statusRequest(connector: string): HttpStep {
  * first seen at that state's start: status, content-type, states and each
  * task's trace first line.
  */
-export function compareStatusPoll(step: StatusPollStep, answers: Answer[]): void {
+export function compareStatusPoll(step: StatusPollStep, answers: Answer[], opts: CompareOptions = {}): void {
   step.state_sequence.forEach((s, i) => {
     const rec = step.distinct_responses?.find((d) => d.first_seen_t_ms === s.from_t_ms) ?? step.distinct_responses?.find((d) => stateString(d as Answer) === s.state);
     if (!rec || !answers[i]) return;
     compareHttp(
       { type: "http", label: `status poll at t=${step.t_ms} ms, state ${i + 1} (${s.state})`, t_ms: step.t_ms, request: statusRequest(step.connector).request, response: rec },
       answers[i],
+      opts,
     );
   });
 }
@@ -326,7 +337,11 @@ export function recordedStateString(body: unknown): string {
  * status body (the recorder waited there, e.g. "status once RUNNING"), then
  * compares the bodies.
  */
-export async function waitForStatus(baseUrl: string, recorded: { name: string }, opts: { capMs: number; intervalMs: number; rewrites?: Rewrites }): Promise<void> {
+export async function waitForStatus(
+  baseUrl: string,
+  recorded: { name: string },
+  opts: { capMs: number; intervalMs: number; rewrites?: Rewrites } & CompareOptions,
+): Promise<void> {
   const want = recordedStateString(recorded);
   const req = statusRequest(recorded.name);
   const started = Date.now();
@@ -334,7 +349,7 @@ export async function waitForStatus(baseUrl: string, recorded: { name: string },
   while (Date.now() - started < opts.capMs) {
     last = await send(baseUrl, req, opts.rewrites);
     if (stateString(last) === want) {
-      compareHttp({ ...req, label: `waiting for ${want}`, response: { status: 200, headers: { "content-type": "application/json" }, body: recorded } }, last);
+      compareHttp({ ...req, label: `waiting for ${want}`, response: { status: 200, headers: { "content-type": "application/json" }, body: recorded } }, last, opts);
       return;
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs));
