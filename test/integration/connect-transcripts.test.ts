@@ -283,9 +283,8 @@ const DEBEZIUM_WAIT_MS = 10000 * SCALE;
 describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Connect double @pg", function () {
   this.timeout(120000);
   const plugin = loadPostgresPlugin();
-  const majors = pgMajors();
   // The recordings are from PostgreSQL 17: replay them once, on the highest major of the run.
-  const major = majors[majors.length - 1];
+  const major = Math.max(...pgMajors());
   let pg: PgServer | undefined;
   let double: ConnectDouble | undefined;
   let rewrites: Rewrites = [];
