@@ -181,7 +181,8 @@ for (const major of pgMajors()) {
           [{ "database.port": "abc" }, { "database.port": ["The 'database.port' value is invalid: An integer is expected", "The 'database.port' value is invalid: An integer is expected"] }],
           [{ "database.dbname": "nosuchdb" }, { "database.hostname": ['Error while validating connector config: FATAL: database "nosuchdb" does not exist'] }],
           [{ "plugin.name": "wal2jsonx" }, { "plugin.name": ["The 'plugin.name' value is invalid: Value must be one of decoderbufs, pgoutput"] }],
-          [{ "tasks.max": "0" }, { "tasks.max": ["Invalid value 0 for configuration tasks.max: Value must be at least 1"] }],
+          // tasks.max is Connect's key: the double's herder reports it (once, as recorded in 03-validate), not the plugin.
+          [{ "tasks.max": "0" }, {}],
           [{ "database.hostname": "" }, { "database.hostname": ["The 'database.hostname' value is invalid: A value is required"] }],
           [{ "database.user": "" }, { "database.user": ["The 'database.user' value is invalid: A value is required"] }],
           [

@@ -136,15 +136,6 @@ export function fieldErrors(config: Readonly<Record<string, string>>): Record<st
   return errors;
 }
 
-/** Kafka Connect's own check of tasks.max (ConnectorConfig), in Connect's wording. */
-export function tasksMaxErrors(config: Readonly<Record<string, string>>): Record<string, string[]> {
-  const v = config["tasks.max"];
-  if (v === undefined) return {};
-  if (!isInt(v.trim())) return { "tasks.max": [`Invalid value ${v} for configuration tasks.max: Not a number of type INT`] };
-  if (Number(v) < 1) return { "tasks.max": [`Invalid value ${v} for configuration tasks.max: Value must be at least 1`] };
-  return {};
-}
-
 function splitList(list: string): string[] {
   return list
     .split(",")

@@ -10,7 +10,7 @@
  * - startTask(): see debezium-task.ts (snapshot, pgoutput streaming, offsets,
  *   retriable restarts, FAILED traces shaped like the recorded ones).
  */
-import { debeziumDefinitions, databaseTarget, fieldErrors, tasksMaxErrors } from "./debezium-config";
+import { debeziumDefinitions, databaseTarget, fieldErrors } from "./debezium-config";
 import { closeClient, openClient } from "./debezium-db";
 import { jdbcMessage } from "./debezium-errors";
 import { DEBEZIUM_VERSION, startDebeziumTask, type DebeziumTaskTimings } from "./debezium-task";
@@ -33,7 +33,8 @@ export function debeziumPostgresPlugin(opts: DebeziumPostgresOptions = {}): Conn
     version: DEBEZIUM_VERSION,
     definitions,
     async validate(config) {
-      const errors: Record<string, string[]> = { ...tasksMaxErrors(config) };
+      // tasks.max is Connect's own key: the double checks it (ConnectorConfig), not the plugin, so it is reported once.
+      const errors: Record<string, string[]> = {};
       const fields = fieldErrors(config);
       for (const [k, v] of Object.entries(fields)) (errors[k] ??= []).push(...v);
       if (Object.keys(fields).length > 0) return errors;

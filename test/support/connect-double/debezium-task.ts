@@ -45,6 +45,13 @@ export interface DebeziumTaskTimings {
   slotRetryDelayMs?: number;
   /** Connect timeout of every database connection. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Time between the task reporting RUNNING and its snapshot/streaming set-up
+   * starting. Recorded with Debezium 2.6.2: the slot was still inactive right
+   * after RUNNING (transcript 09), and RUNNING -> slot active took 40-100 ms
+   * (transcript 11). Default 0 (as fast as the database allows).
+   */
+  streamingSetupMs?: number;
 }
 
 type Op = "c" | "u" | "d" | "r";
@@ -155,7 +162,7 @@ class DebeziumTask {
 
   constructor(
     private readonly ctx: TaskContext,
-    timings: DebeziumTaskTimings,
+    private readonly timings: DebeziumTaskTimings,
   ) {
     this.s = settingsOf(ctx.config, timings);
     this.target = databaseTarget(ctx.config, "Debezium General", this.s.connectTimeoutMs);
@@ -230,6 +237,8 @@ class DebeziumTask {
         const max = this.s.maxRetries < 0 ? "unlimited" : String(this.s.maxRetries);
         this.log("WARN", `Retry ${this.retries} of ${max} retries will be attempted (io.debezium.pipeline.ErrorHandler)`);
         this.log("WARN", `Going to restart connector after ${this.s.restartWaitMs / 1000} sec. after a retriable exception (BaseSourceTask)`);
+        // Connect's side of the retriable exception that BaseSourceTask.poll() throws.
+        this.log("WARN", `WorkerSourceTask{id=${this.ctx.connector}-${this.ctx.taskId}} failed to poll records from SourceTask. Will retry operation.`);
         await this.sleep(this.s.restartWaitMs);
         if (this.stopped) return;
         restart = true;
@@ -245,10 +254,13 @@ class DebeziumTask {
   private async doStop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    // slot.drop.on.stop: the connection for the drop is opened before replication ends, so the slot goes
+    // from active to dropped without a visible inactive spell (recorded in 10: active -> gone).
+    const dropper = this.s.dropOnStop && this.connectedOnce ? openClient(this.target, { application_name: "Debezium General" }).catch(() => undefined) : undefined;
     await this.release();
     await Promise.race([this.finished, delay(3000)]);
     await this.release(); // anything opened while stopping
-    if (this.s.dropOnStop && this.connectedOnce) await this.dropSlot();
+    if (dropper) await this.dropSlot(await dropper);
   }
 
   private async release(): Promise<void> {
@@ -512,6 +524,10 @@ class DebeziumTask {
   // ---- the change-event producer ----
 
   private async produce(): Promise<void> {
+    if (this.timings.streamingSetupMs) {
+      await this.sleep(this.timings.streamingSetupMs);
+      if (this.stopped) throw new Stopped();
+    }
     if (this.plan.snapshot) await this.snapshot();
     if (this.slotCreation) {
       const c = this.slotCreation.client;
@@ -640,7 +656,10 @@ class DebeziumTask {
           "WARN",
           `Failed to start replication stream at ${lsnDisplay(this.plan.startLsn)}, waiting for ${javaDuration(s.slotRetryDelayMs)} ms and retrying, attempt number ${attempt} over ${attempts} -- ${cause.headline()}`,
         );
-        await this.sleep(s.slotRetryDelayMs);
+        // Debezium's Metronome pause: stopping the task does not cut it short (recorded in 12: DELETE of the
+        // retrying connector waited task.shutdown.graceful.timeout.ms, "Graceful stop ... failed", and the
+        // task thread exited only when its retry pause ended).
+        await delay(s.slotRetryDelayMs);
         if (this.stopped) throw new Stopped();
       }
     }
@@ -771,11 +790,11 @@ class DebeziumTask {
 
   // ---- slot.drop.on.stop ----
 
-  private async dropSlot(): Promise<void> {
-    let client: Client | undefined;
+  private async dropSlot(opened: Client | undefined): Promise<void> {
+    let client: Client | undefined = opened;
     try {
-      client = await openClient(this.target, { application_name: "Debezium General" });
-      for (let i = 0; i < 50; i++) {
+      client ??= await openClient(this.target, { application_name: "Debezium General" });
+      for (let i = 0; i < 500; i++) {
         try {
           await client.query("SELECT pg_drop_replication_slot($1)", [this.s.slot]);
           this.log("INFO", `Dropped replication slot '${this.s.slot}' (slot.drop.on.stop = true)`);
@@ -784,7 +803,7 @@ class DebeziumTask {
           const code = (err as { code?: string }).code;
           if (code === "42704") return; // already gone
           if (code !== "55006") throw err; // 55006: still active while the walsender exits
-          await delay(100);
+          await delay(10);
         }
       }
       this.log("WARN", `Unable to drop replication slot '${this.s.slot}': still active`);

@@ -78,6 +78,13 @@ interface TaskSlot {
   /** Set when the stop completed: offset commits are ignored too. */
   stopped: boolean;
   phantom?: boolean;
+  /**
+   * A new task that has not reported yet. Connect records a task's status only
+   * when start() returned (onStartup: RUNNING) or threw (FAILED), so until then
+   * the status lists no such task (recorded: `tasks=[]` then straight to
+   * `[0:FAILED]` for a task failing in start()).
+   */
+  unreported?: boolean;
   /** Records and offset commits made while PAUSED, delivered on resume. */
   buffer: Array<() => void>;
 }
@@ -406,6 +413,7 @@ export class Herder {
     const connector: Record<string, unknown> = { state: override?.connector ?? c.state, worker_id: this.opts.workerId() };
     if (c.trace) connector.trace = c.trace;
     const tasks = [...c.tasks.values()]
+      .filter((s) => !s.unreported)
       .sort((a, b) => a.id - b.id)
       .map((s) => {
         const t = this.taskStatus(s);
@@ -470,7 +478,7 @@ export class Herder {
   getTaskStatus(name: string, id: number): Reply {
     const c = this.connectors.get(name);
     const s = c && this.statusVisible(c) ? c.tasks.get(id) : undefined;
-    if (!s) return reply.error(404, `No status found for task ${name}-${id}`);
+    if (!s || s.unreported) return reply.error(404, `No status found for task ${name}-${id}`);
     return reply.ok(this.taskStatus(s));
   }
 
@@ -574,7 +582,13 @@ export class Herder {
       c.pendingStart = false;
       if (c.target === "STOPPED") return;
       if (c.taskConfigs.length === 0) this.generateTaskConfigs(c);
-      for (let i = 0; i < c.taskConfigs.length; i++) this.newTask(c, i, c.target === "PAUSED" ? "PAUSED" : "RUNNING", c.target === "STARTED");
+      for (let i = 0; i < c.taskConfigs.length; i++) {
+        const slot = this.newTask(c, i, c.target === "PAUSED" ? "PAUSED" : "RUNNING", false);
+        if (c.target === "STARTED") {
+          slot.unreported = true;
+          this.launch(c, slot);
+        }
+      }
     });
   }
 
@@ -602,6 +616,7 @@ export class Herder {
       config: Object.freeze({ ...taskConfig }),
       report(state, trace) {
         if (!live()) return;
+        slot.unreported = false;
         if (state === "FAILED") {
           slot.state = "FAILED";
           slot.trace = trace ?? "org.apache.kafka.connect.errors.ConnectException: task failed";
@@ -637,6 +652,7 @@ export class Herder {
       slot.runtime = c.plugin.startTask(ctx);
       this.log(`INFO [${c.name}|task-${slot.id}] Task started`);
     } catch (e) {
+      slot.unreported = false;
       slot.state = "FAILED";
       slot.trace = traceOf(e);
     }
@@ -771,8 +787,9 @@ export class Herder {
     this.schedule(this.opts.timing.restartDelayMs, () => {
       if (this.connectors.get(c.name) !== c || c.tasks.get(s.id) !== next || c.epoch !== epoch) return;
       if (c.target === "STOPPED") return;
-      next.state = c.target === "PAUSED" ? "PAUSED" : "RUNNING";
-      if (c.target === "STARTED") this.launch(c, next);
+      // A restarted task keeps showing the transient state until its start() returns (then RUNNING) or throws (FAILED).
+      if (c.target === "PAUSED") next.state = "PAUSED";
+      else this.launch(c, next);
     });
   }
 

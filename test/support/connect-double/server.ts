@@ -28,13 +28,15 @@
  *   task.class) / status / tasks/{id}/status / topics; GET /connectors with
  *   expand=status and/or expand=info (connectors without a status omitted).
  * - Lifecycle: connector RUNNING with `tasks: []` for tasksDelayMs after a
- *   create, a config change, or a resume from STOPPED; pause 202 (connector
+ *   create, a config change, or a resume from STOPPED, and then until the
+ *   plugin's task reports (RUNNING once its start-up is done, or straight to
+ *   FAILED, as Connect records onStartup/onFailure); pause 202 (connector
  *   PAUSED at once, tasks PAUSED after pauseDelayMs, tasks stay allocated and
  *   their records are held until resume); resume 202 (also from STOPPED);
  *   stop 204 (tasks stopped through TaskRuntime.stop(), STOPPED, tasks []);
  *   restart 204 (connector only) and 202 with RESTARTING (includeTasks /
- *   onlyFailed, traces kept in the answer); task restart 204 (UNASSIGNED, then
- *   RUNNING) and 404 "Task X-7 not found" which in standalone mode leaves the
+ *   onlyFailed, traces kept in the answer; RESTARTING until the new task
+ *   reports); task restart 204 (UNASSIGNED, then RUNNING) and 404 "Task X-7 not found" which in standalone mode leaves the
  *   recorded phantom FAILED task 7 (NullPointerException trace) until delete;
  *   DELETE 204 (synchronous, waits up to taskShutdownTimeoutMs for tasks) then
  *   404s.
