@@ -10,6 +10,7 @@ import { CdcError } from "../errors";
 import { withSession } from "../postgres/connection";
 import { createSlot } from "../postgres/slots";
 import { readSlot } from "../postgres/slots";
+import { holderOf } from "../postgres/slot-activity";
 import type { PostgresConnection } from "../validation/common";
 
 export type SlotLossPolicy = "fail" | "resnapshot";
@@ -32,8 +33,16 @@ export type SlotLossOutcome = "none" | "first-deploy" | "reported" | "resnapshot
 export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> {
   const what = `CdcPipeline "${c.pipeline}"`;
   const connector = await c.client.getConfig(c.connectorName);
-  if (!connector) return "first-deploy";
   const slot = await withSession(c.source, what, (s) => readSlot(s, c.slotName));
+  if (!connector) {
+    // Before the first connector: a slot someone else streams from would keep Debezium retrying forever.
+    if (slot?.active && !c.preview) {
+      throw new CdcError(
+        `${what}: replication slot "${c.slotName}" is held by another backend, ${holderOf(slot)}, and connector "${c.connectorName}" does not exist yet. Debezium would report RUNNING but never stream. Stop that consumer (SELECT pg_terminate_backend(${slot.activePid})) or give this pipeline its own slotName. Nothing was changed.`,
+      );
+    }
+    return "first-deploy";
+  }
   if (slot) return "none";
   const gap =
     `replication slot "${c.slotName}" no longer exists, but connector "${c.connectorName}" does and resumes from its stored offsets. ` +

@@ -138,118 +138,139 @@ export class Engine {
       this.log.push({ op, key });
     };
     let interrupted: EngineInterrupted | undefined;
+    // A failed program leaves registrations that never happen; the language host exits then, and so do we.
+    let inFlight = 0;
+    let signalFailure: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => (signalFailure = resolve));
 
     const mocks: pulumi.runtime.Mocks = {
       call: (args) => {
         throw new Error(`engine harness: invoke ${args.token} is not supported`);
       },
       newResource: async (args) => {
-        const key = `${args.type}::${args.name}`;
-        if (interrupted) throw interrupted;
-        if (!args.custom) {
-          registered.add(key);
-          return { id: undefined, state: {} };
-        }
-        registered.add(key);
-        const cap = captured.get(key) ?? { dependsOn: [] };
-        const prior = old.get(key);
-        const isDynamic = args.type.startsWith("pulumi-nodejs:dynamic");
-        const base: Omit<ResourceState, "id" | "inputs" | "outputs"> = {
-          key,
-          type: args.type,
-          name: args.name,
-          custom: true,
-          dynamic: isDynamic,
-          parent: cap.parent,
-          dependsOn: cap.dependsOn,
-          deleteBeforeReplace: cap.deleteBeforeReplace,
-          protect: cap.protect,
-          retainOnDelete: cap.retainOnDelete,
-        };
+        inFlight++;
         try {
-          if (!isDynamic) {
-            const id = prior?.id ?? `${args.name}-id`;
-            const entry: ResourceState = { ...base, id, inputs: args.inputs, outputs: args.inputs };
-            if (!preview) {
-              if (!prior) record("create", key);
-              else if (JSON.stringify(prior.inputs) !== JSON.stringify(args.inputs)) record("update", key);
-              else record("same", key);
-              next.set(key, entry);
-              order.push(key);
-            }
-            return { id, state: args.inputs };
-          }
-          const text = providerText(args.inputs.__provider);
-          const provider = loadSerializedProvider(text, this.opts.nodeModules);
-          const secretKeys = new Set([...secretTopKeys(args.inputs), ...(cap.additionalSecretOutputs ?? [])]);
-          const news = unwrapSecrets(args.inputs) as Props;
-          const olds = prior ? (unwrapSecrets(prior.inputs) as Props) : {};
-          const checked = await runCheck(provider, key, olds, news);
-          const finish = (id: string, outs: Props, op: StepOp) => {
-            const outputs = markSecrets({ ...outs, __provider: text }, secretKeys);
-            const entry: ResourceState = { ...base, id, inputs: markSecrets(checked, secretKeys), outputs };
-            next.set(key, entry);
-            order.push(key);
-            record(op, key);
-            return { id, state: outputs };
-          };
-          if (!prior) {
-            if (preview) return { id: undefined, state: {} };
-            const r = await provider.create(checked);
-            if (!r.id) throw new Error(`${key}: provider did not return an ID from Create`);
-            const res = finish(r.id, r.outs ?? {}, "create");
-            countMutation();
-            return res;
-          }
-          const priorOuts = unwrapSecrets(prior.outputs) as Props;
-          const diff: dynamic.DiffResult = provider.diff ? await provider.diff(prior.id, priorOuts, checked) : { changes: true };
-          if (preview) {
-            record(diff.changes ? (diff.replaces?.length ? "replace" : "update") : "same", key);
-            return { id: prior.id, state: prior.outputs };
-          }
-          if (diff.changes === false) {
-            const entry: ResourceState = { ...base, id: prior.id, inputs: markSecrets(checked, secretKeys), outputs: prior.outputs };
-            next.set(key, entry);
-            order.push(key);
-            record("same", key);
-            return { id: prior.id, state: prior.outputs };
-          }
-          if (diff.replaces && diff.replaces.length) {
-            if (prior.protect) throw new Error(`${key}: resource is protected; cannot replace it`);
-            const dbr = cap.deleteBeforeReplace ?? diff.deleteBeforeReplace ?? false;
-            if (dbr) {
-              await deleteWith(provider, prior);
-              this.log.push({ op: "delete", key });
-            }
-            const r = await provider.create(checked);
-            if (!dbr) {
-              await deleteWith(provider, prior);
-              this.log.push({ op: "delete", key });
-            }
-            const res = finish(r.id, r.outs ?? {}, "replace");
-            countMutation();
-            return res;
-          }
-          const r = provider.update ? await provider.update(prior.id, priorOuts, checked) : {};
-          const res = finish(prior.id, r.outs ?? {}, "update");
-          countMutation();
-          return res;
-        } catch (err) {
-          if (err instanceof EngineInterrupted) interrupted = err;
-          else errors.push(err as Error);
-          throw err;
+          return await register(args);
+        } finally {
+          inFlight--;
         }
       },
+    };
+    const register = async (args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> => {
+      const key = `${args.type}::${args.name}`;
+      if (interrupted) throw interrupted;
+      if (!args.custom) {
+        registered.add(key);
+        return { id: undefined, state: {} };
+      }
+      registered.add(key);
+      const cap = captured.get(key) ?? { dependsOn: [] };
+      const prior = old.get(key);
+      const isDynamic = args.type.startsWith("pulumi-nodejs:dynamic");
+      const base: Omit<ResourceState, "id" | "inputs" | "outputs"> = {
+        key,
+        type: args.type,
+        name: args.name,
+        custom: true,
+        dynamic: isDynamic,
+        parent: cap.parent,
+        dependsOn: cap.dependsOn,
+        deleteBeforeReplace: cap.deleteBeforeReplace,
+        protect: cap.protect,
+        retainOnDelete: cap.retainOnDelete,
+      };
+      try {
+        if (!isDynamic) {
+          const id = prior?.id ?? `${args.name}-id`;
+          const entry: ResourceState = { ...base, id, inputs: args.inputs, outputs: args.inputs };
+          if (!preview) {
+            if (!prior) record("create", key);
+            else if (JSON.stringify(prior.inputs) !== JSON.stringify(args.inputs)) record("update", key);
+            else record("same", key);
+            next.set(key, entry);
+            order.push(key);
+          }
+          return { id, state: args.inputs };
+        }
+        const text = providerText(args.inputs.__provider);
+        const provider = loadSerializedProvider(text, this.opts.nodeModules);
+        const secretKeys = new Set([...secretTopKeys(args.inputs), ...(cap.additionalSecretOutputs ?? [])]);
+        const news = unwrapSecrets(args.inputs) as Props;
+        const olds = prior ? (unwrapSecrets(prior.inputs) as Props) : {};
+        const checked = await runCheck(provider, key, olds, news);
+        const finish = (id: string, outs: Props, op: StepOp) => {
+          const outputs = markSecrets({ ...outs, __provider: text }, secretKeys);
+          const entry: ResourceState = { ...base, id, inputs: markSecrets(checked, secretKeys), outputs };
+          next.set(key, entry);
+          order.push(key);
+          record(op, key);
+          return { id, state: outputs };
+        };
+        if (!prior) {
+          if (preview) return { id: undefined, state: {} };
+          const r = await provider.create(checked);
+          if (!r.id) throw new Error(`${key}: provider did not return an ID from Create`);
+          const res = finish(r.id, r.outs ?? {}, "create");
+          countMutation();
+          return res;
+        }
+        const priorOuts = unwrapSecrets(prior.outputs) as Props;
+        const diff: dynamic.DiffResult = provider.diff ? await provider.diff(prior.id, priorOuts, checked) : { changes: true };
+        if (preview) {
+          record(diff.changes ? (diff.replaces?.length ? "replace" : "update") : "same", key);
+          return { id: prior.id, state: prior.outputs };
+        }
+        if (diff.changes === false) {
+          const entry: ResourceState = { ...base, id: prior.id, inputs: markSecrets(checked, secretKeys), outputs: prior.outputs };
+          next.set(key, entry);
+          order.push(key);
+          record("same", key);
+          return { id: prior.id, state: prior.outputs };
+        }
+        if (diff.replaces && diff.replaces.length) {
+          if (prior.protect) throw new Error(`${key}: resource is protected; cannot replace it`);
+          const dbr = cap.deleteBeforeReplace ?? diff.deleteBeforeReplace ?? false;
+          if (dbr) {
+            await deleteWith(provider, prior);
+            this.log.push({ op: "delete", key });
+          }
+          const r = await provider.create(checked);
+          if (!dbr) {
+            await deleteWith(provider, prior);
+            this.log.push({ op: "delete", key });
+          }
+          const res = finish(r.id, r.outs ?? {}, "replace");
+          countMutation();
+          return res;
+        }
+        const r = provider.update ? await provider.update(prior.id, priorOuts, checked) : {};
+        const res = finish(prior.id, r.outs ?? {}, "update");
+        countMutation();
+        return res;
+      } catch (err) {
+        if (err instanceof EngineInterrupted) interrupted = err;
+        else errors.push(err as Error);
+        signalFailure();
+        throw err;
+      }
     };
 
     await pulumi.runtime.setMocks(mocks, this.opts.project ?? "project", this.opts.stack ?? "stack", preview);
     let outputs: Props = {};
     const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
     const programErrors: unknown[] = [];
-    const onRejection = (reason: unknown) => programErrors.push(reason);
+    const onRejection = (reason: unknown) => {
+      programErrors.push(reason);
+      signalFailure();
+    };
+    const settledOrFailed = async () => {
+      await Promise.race([waitForRPCs(), failed]);
+      // After a failure, let the steps already running finish, as the engine does.
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+    };
     process.on("unhandledRejection", onRejection);
     try {
-      const out = await pulumi.runtime.runInPulumiStack(async () => {
+      const run = pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((a) => {
           const opts = a.opts as pulumi.CustomResourceOptions;
           captured.set(`${a.type}::${a.name}`, {
@@ -264,16 +285,24 @@ export class Engine {
         });
         return (await program()) as Props | undefined;
       });
+      run.catch(() => undefined);
+      // The stack's outputs never resolve when a registration failed: stop at the first failure, as the language host does.
+      const out = await Promise.race([run, failed.then(() => undefined)]);
       outputs = (out ?? {}) as Props;
-      await waitForRPCs();
-      outputs = await resolveAll(outputs);
+      await settledOrFailed();
+      if (!programErrors.length && !errors.length && !interrupted) outputs = await resolveAll(outputs);
     } catch (err) {
       if (err instanceof EngineInterrupted) interrupted = err;
       else if (!errors.includes(err as Error)) errors.push(err as Error);
     } finally {
-      await waitForRPCs().catch(() => undefined);
+      await settledOrFailed().catch(() => undefined);
       await new Promise((r) => setImmediate(r));
       process.off("unhandledRejection", onRejection);
+    }
+    if (programErrors.length || errors.length || interrupted) {
+      // A real deployment's process would have exited here; drop the registrations that can never finish.
+      const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore: () => { leakCandidates?: Set<unknown> } };
+      getStore().leakCandidates?.clear();
     }
     for (const e of programErrors) {
       if (e instanceof EngineInterrupted) interrupted = e;
