@@ -191,7 +191,11 @@ export const slotCandidate: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("select", "table", "user", "order", "group", "_", "0", "Select", "slot-1", "slot.1", "slot 1") },
 );
 
-/** Escapes the text of a name for a test title or a log line (control characters visible). */
+/**
+ * The text of a name for a message: JSON-quoted, with C1 controls, invisible
+ * and direction-changing characters (which JSON.stringify leaves as they are)
+ * shown as \uXXXX escapes.
+ */
 export function show(s: string): string {
-  return JSON.stringify(s);
+  return JSON.stringify(s).replace(/[\u007f-\u00a0\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
