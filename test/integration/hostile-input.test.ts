@@ -32,8 +32,8 @@ type Inputs = Record<string, unknown>;
 type Outcome = "rejected" | "refused" | "exact";
 
 const SEED = fuzzSeed();
-/** Runs per property (7 properties): 30 by default, so at least 210 database cases per major. */
-const RUNS = fuzzRuns(30);
+/** Runs per property (8 properties): 40 by default, so 320 database cases per major (about 20 s). */
+const RUNS = fuzzRuns(40);
 
 const STACK = /\n\s+at\s/;
 
@@ -63,6 +63,20 @@ interface TableCase {
   input: string;
 }
 
+/** Names every run tries first: quoting, comments, reserved words, the 63/64-byte boundary, NUL, blanks. */
+const NAME_EXAMPLES = ["Order Items", '"group"', "select", "x; drop table keep_me; --", "a".repeat(63), "a".repeat(64), "a".repeat(62) + "é", "é".repeat(31) + "a", "", "   ", "a\u0000b", "😀\u202e"];
+
+/** Tables every run tries first: exact odd names, a reserved schema prefix and a dotted schema (refused), bad parts (rejected). */
+const TABLE_EXAMPLES: TableCase[] = [
+  { schema: "Sales", table: "Order Items", input: "Sales.Order Items" },
+  { schema: "public", table: "a.b", input: "public.a.b" },
+  { schema: "public", table: "x'; --", input: "x'; --" },
+  { schema: "pg_fuzz", table: "t", input: "pg_fuzz.t" },
+  { schema: "a.b", table: "c", input: "a.b.c" },
+  { schema: "public", table: "a".repeat(62) + "é", input: "public." + "a".repeat(62) + "é" },
+  { schema: "", table: "t", input: ".t" },
+];
+
 const tableCase: fc.Arbitrary<TableCase> = fc
   .record({
     schema: fc.oneof({ weight: 2, arbitrary: fc.constant("public") }, { weight: 3, arbitrary: hostileName }),
@@ -78,7 +92,7 @@ for (const major of pgMajors()) {
     let db: string;
     let client: Client;
     const counts = new Map<string, Record<Outcome, number>>();
-    const started = Date.now();
+    let started = Date.now();
 
     async function q<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
       return (await client.query<R>(sql, params)).rows;
@@ -222,11 +236,13 @@ for (const major of pgMajors()) {
       count(spec.property, outcome);
     }
 
-    function params(offset: number): fc.Parameters<unknown> {
-      return { seed: SEED + offset, numRuns: RUNS, maxSkipsPerRun: 20 };
+    /** fast-check settings of a property: its own seed, the run count, and fixed examples that always run first. */
+    function params<T>(offset: number, examples: T[] = []): fc.Parameters<[T]> {
+      return { seed: SEED + offset, numRuns: RUNS, maxSkipsPerRun: 20, examples: examples.map((e) => [e] as [T]) };
     }
 
     before(async () => {
+      started = Date.now();
       pg = await sharedPostgres(major);
       db = await pg.createDatabase("fuzz");
       const { Client } = await import("pg");
@@ -271,7 +287,7 @@ for (const major of pgMajors()) {
             },
           });
         }),
-        params(1),
+        params(1, NAME_EXAMPLES),
       );
     });
 
@@ -306,7 +322,48 @@ for (const major of pgMajors()) {
             await teardown();
           }
         }),
-        params(2),
+        params(2, TABLE_EXAMPLES),
+      );
+    });
+
+    it("Publication.schemas: rejected, refused (before 15, or missing) or published exactly (pg_publication_namespace)", async () => {
+      const res = await resource("publication");
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(hostileName, hostileName.map((s) => `${s}.${s}`)), async (schema) => {
+          let created = false;
+          if (isPgIdentifier(schema)) {
+            fc.pre(!(await schemaExists(schema)));
+            created = await tryExec(`CREATE SCHEMA ${qi(schema)}; CREATE TABLE ${qi(schema)}.fuzz_t (id int PRIMARY KEY)`);
+          }
+          const published = async () =>
+            q(
+              `SELECT t.schemaname::text AS nspname, t.tablename::text AS relname FROM pg_catalog.pg_publication_tables t WHERE t.pubname = 'fuzz_schema_pub'`,
+            );
+          try {
+            await runCase({
+              property: "Publication.schemas",
+              res,
+              field: "schemas",
+              value: schema,
+              inputs: { connection: pg.connection(db), name: "fuzz_schema_pub", schemas: [schema] },
+              expect: !isPgIdentifier(schema) ? "rejected" : major < 15 || !created ? "refused" : "exact",
+              refused: major < 15 ? /needs PostgreSQL 15 or later/ : /these schemas do not exist/,
+              verifyExact: async (outs) => {
+                assert.deepEqual(outs.schemas, [schema]);
+                const rows = await q(
+                  `SELECT n.nspname FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_namespace pn ON pn.pnpubid = p.oid
+                     JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid WHERE p.pubname = 'fuzz_schema_pub'`,
+                );
+                assert.deepEqual(rows, [{ nspname: schema }]);
+                assert.deepEqual(await published(), [{ nspname: schema, relname: "fuzz_t" }]);
+              },
+              verifyGone: async () => assert.deepEqual(await published(), []),
+            });
+          } finally {
+            if (created) await q(`DROP SCHEMA ${qi(schema)} CASCADE`);
+          }
+        }),
+        params(8, ["Sales", "pg_fuzz", "a.b", "select", "", "a".repeat(64)]),
       );
     });
 
@@ -332,7 +389,7 @@ for (const major of pgMajors()) {
             },
           });
         }),
-        params(3),
+        params(3, ["select", "order", "a".repeat(63), "a".repeat(64), "Orders", "orders-cdc", ""]),
       );
     });
 
@@ -374,7 +431,7 @@ for (const major of pgMajors()) {
             if (created) await q(`DROP OWNED BY ${qi(role)}; DROP ROLE ${qi(role)}`);
           }
         }),
-        params(4),
+        params(4, ["pg_fuzz_role", "public", "none", "Order Items", "user", "", "a\u0000b"]),
       );
     });
 
@@ -413,7 +470,7 @@ for (const major of pgMajors()) {
               await teardown();
             }
           }),
-          params(5),
+          params(5, TABLE_EXAMPLES),
         );
       } finally {
         await q(`DROP OWNED BY ${qi(role)}; DROP ROLE ${qi(role)}`);
@@ -463,7 +520,7 @@ for (const major of pgMajors()) {
               if (created || (isPgIdentifier(schema) && (await schemaExists(schema)))) await q(`DROP SCHEMA ${qi(schema)} CASCADE`);
             }
           }),
-          params(6),
+          params(6, ["Sales", "pg_fuzz", "a.b", "group", "a".repeat(62) + "é"]),
         );
       } finally {
         await q(`DROP OWNED BY ${qi(role)}; DROP ROLE ${qi(role)}`);
@@ -504,7 +561,7 @@ for (const major of pgMajors()) {
             await teardown();
           }
         }),
-        params(7),
+        params(7, TABLE_EXAMPLES),
       );
     });
   });
