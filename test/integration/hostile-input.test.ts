@@ -175,6 +175,8 @@ for (const major of pgMajors()) {
       refused?: RegExp;
       verifyExact?: (outs: Record<string, unknown>) => Promise<void>;
       verifyGone?: () => Promise<void>;
+      /** Whether read reports the object gone after delete (publications and slots; grants and replica identities stay readable). */
+      readsGone?: boolean;
     }
 
     /** No stack trace in a message (the hostile value itself, quoted in it, is left out of the look). */
@@ -221,12 +223,26 @@ for (const major of pgMajors()) {
           const r = await spec.res.provider.create(inputs);
           assert.ok(postgresStats.connections > connections, `${context}: the provider did not run in this process (postgresStats unchanged)`);
           const outs = { ...r.outs, __provider: spec.res.text };
+          const p = spec.res.provider;
           try {
             await spec.verifyExact?.(outs);
+            // A second `pulumi up` is a no-op, and so is `pulumi refresh` followed by `up`.
+            const again = await p.diff!(r.id, outs, inputs);
+            assert.equal(again.changes, false, `${context}: diff after create reports changes: ${JSON.stringify(again)}`);
+            const refreshed = await p.read!(r.id, outs);
+            assert.equal(refreshed.id, r.id, `${context}: read does not find the object it created`);
+            const afterRefresh = await p.diff!(r.id, { ...refreshed.props, __provider: spec.res.text }, inputs);
+            assert.equal(afterRefresh.changes, false, `${context}: diff after refresh reports changes: ${JSON.stringify(afterRefresh)}`);
           } finally {
-            await spec.res.provider.delete!(r.id, outs);
+            await p.delete!(r.id, outs);
           }
           await spec.verifyGone?.();
+          // Delete is idempotent; for an object (not a set of privileges or settings on other objects) read sees it gone.
+          await p.delete!(r.id, outs);
+          if (spec.readsGone) {
+            const gone = await p.read!(r.id, outs);
+            assert.ok(!gone.id, `${context}: read still finds the object after delete (id ${show(String(gone.id))})`);
+          }
         }
       }
       const after = await catalogSnapshot(client, major);
@@ -268,6 +284,7 @@ for (const major of pgMajors()) {
           await runCase({
             property: "Publication.name",
             res,
+            readsGone: true,
             field: "name",
             value: name,
             inputs: { connection: pg.connection(db), name, tables: ["public.pub_target"] },
@@ -300,6 +317,7 @@ for (const major of pgMajors()) {
             await runCase({
               property: "Publication.tables",
               res,
+              readsGone: true,
               field: "tables",
               value: c.input,
               inputs: { connection: pg.connection(db), name: "fuzz_pub", tables: [c.input] },
@@ -343,6 +361,7 @@ for (const major of pgMajors()) {
             await runCase({
               property: "Publication.schemas",
               res,
+              readsGone: true,
               field: "schemas",
               value: schema,
               inputs: { connection: pg.connection(db), name: "fuzz_schema_pub", schemas: [schema] },
@@ -375,6 +394,7 @@ for (const major of pgMajors()) {
           await runCase({
             property: "ReplicationSlot.name",
             res,
+            readsGone: true,
             field: "name",
             value: name,
             inputs: { connection: pg.connection(db), name },
