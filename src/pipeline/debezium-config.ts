@@ -53,11 +53,17 @@ export function javaRegexLiteral(s: string): string {
   return s.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
 }
 
-/** `table.include.list`: one anchored-literal regex per table, comma-separated. */
+/**
+ * `table.include.list`: one literal regex per table, comma-separated. Debezium
+ * compiles each entry with CASE_INSENSITIVE after trimming it (Strings.setOfRegex,
+ * RegExSplitter) and matches it against "schema.table"; each entry is therefore
+ * wrapped in `(?-i:...)`, so that "public.Orders" does not also capture
+ * "public.orders" and leading or trailing spaces in a name are kept.
+ */
 export function tableIncludeList(tables: string[]): string {
   return tables
     .map(parseTableName)
-    .map((t) => `${javaRegexLiteral(t.schema)}\\.${javaRegexLiteral(t.table)}`)
+    .map((t) => `(?-i:${javaRegexLiteral(t.schema)}\\.${javaRegexLiteral(t.table)})`)
     .join(",");
 }
 

@@ -5,6 +5,7 @@
 import { CdcError } from "../errors";
 import { parseTableName, tableKey } from "../postgres/connection";
 import { byteLength, defaultObjectName, MAX_IDENTIFIER_BYTES } from "../validation/common";
+import { CONTROL_CHARACTERS } from "../validation/debezium-connector";
 import { snapshotModes, tableListProblems, topicMap, topicPrefixProblem, type SnapshotMode } from "./debezium-config";
 
 export interface PipelineNamesInput {
@@ -69,11 +70,11 @@ export function pipelineArgProblems(a: {
   if (!/^[a-z0-9_]{1,63}$/.test(a.names.slotName)) {
     p.push(`slotName "${a.names.slotName}": slot names may only contain lower case letters, digits and underscores, at most 63 characters`);
   }
-  if (!a.names.publicationName || byteLength(a.names.publicationName) > MAX_IDENTIFIER_BYTES) {
-    p.push(`publicationName "${a.names.publicationName}": must be 1 to 63 bytes`);
+  if (!a.names.publicationName || byteLength(a.names.publicationName) > MAX_IDENTIFIER_BYTES || a.names.publicationName.includes("\u0000")) {
+    p.push(`publicationName ${JSON.stringify(a.names.publicationName)}: must be 1 to 63 bytes, without NUL characters`);
   }
-  if (!a.names.connectorName || /[\u0000-\u001f\u007f]/.test(a.names.connectorName)) {
-    p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: must be non-empty and free of control characters (Kafka Connect's rule)`);
+  if (!a.names.connectorName.trim() || CONTROL_CHARACTERS.test(a.names.connectorName)) {
+    p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: must not be blank and must be free of control characters (Kafka Connect's rule)`);
   }
   const prefix = topicPrefixProblem(a.names.topicPrefix);
   if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
@@ -81,6 +82,7 @@ export function pipelineArgProblems(a: {
   for (const t of a.tables) {
     const r = parseTableName(t);
     if (!r.schema || !r.table) p.push(`table "${t}": expected "schema.table" or "table"`);
+    else if (t.includes("\u0000")) p.push(`table ${JSON.stringify(t)}: must not contain a NUL character`);
     else if (byteLength(r.schema) > MAX_IDENTIFIER_BYTES || byteLength(r.table) > MAX_IDENTIFIER_BYTES) p.push(`table "${t}": schema and table names must be at most 63 bytes`);
   }
   if (!(snapshotModes as readonly string[]).includes(a.snapshotMode)) {

@@ -57,12 +57,18 @@ export type ConnectCluster = z.output<typeof connectClusterSchema>;
 export const connectorStates = ["running", "paused", "stopped"] as const;
 export type ConnectorTargetState = (typeof connectorStates)[number];
 
-/** Connector names: non-empty, no control characters (Connect's NonEmptyStringWithoutControlChars). */
+/**
+ * ISO control characters as Java's Character.isISOControl counts them (U+0000-U+001F and
+ * U+007F-U+009F), which Connect's NonEmptyStringWithoutControlChars rejects in connector names.
+ */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Connector names: non-empty, not blank, no control characters (Connect's NonEmptyStringWithoutControlChars). */
 export const connectorName = z
   .string()
   .min(1, { error: "the connector name must not be empty" })
   .refine((n) => n.trim().length > 0, { error: "the connector name must not be blank" })
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), { error: "the connector name must not contain control characters (Kafka Connect rejects them)" });
+  .refine((n) => !CONTROL_CHARACTERS.test(n), { error: "the connector name must not contain control characters (Kafka Connect rejects them)" });
 
 export const debeziumConnectorInputsSchema = z.object({
   connect: connectClusterSchema,

@@ -125,7 +125,7 @@ export function fieldErrors(config: Readonly<Record<string, string>>): Record<st
       if (!list?.trim()) continue;
       for (const re of splitList(list)) {
         try {
-          new RegExp(re);
+          javaPattern(re);
         } catch (err) {
           add(name, `A comma-separated list of valid regular expressions is expected, but ${(err as Error).message}`);
           break;
@@ -143,11 +143,21 @@ function splitList(list: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/**
+ * A Java regex of an include/exclude list as a JavaScript RegExp matching the
+ * whole identifier, case-insensitively as Debezium compiles it (Strings.setOfRegex
+ * with CASE_INSENSITIVE), except for an entry wrapped in Java's `(?-i:...)`
+ * (case-sensitive), which JavaScript before Node 23 cannot parse.
+ */
+function javaPattern(re: string): RegExp {
+  const caseSensitive = /^\(\?-i:([\s\S]*)\)$/.exec(re);
+  return caseSensitive ? new RegExp(`^(?:${caseSensitive[1]})$`) : new RegExp(`^(?:${re})$`, "i");
+}
+
 function patterns(config: Readonly<Record<string, string>>, name: string): RegExp[] | undefined {
   const list = config[name];
   if (!list?.trim()) return undefined;
-  // Debezium matches the whole identifier, case-insensitively (Strings.setOfRegex with CASE_INSENSITIVE).
-  return splitList(list).map((re) => new RegExp(`^(?:${re})$`, "i"));
+  return splitList(list).map(javaPattern);
 }
 
 /** Debezium's table filter: schema and table include/exclude lists, built-in schemas ignored. */
