@@ -111,7 +111,7 @@ describe("CdcPipeline wiring (mocks)", () => {
     assert.equal(config["publication.autocreate.mode"], "disabled");
     assert.equal(config["slot.drop.on.stop"], "false");
     assert.equal(config["plugin.name"], "pgoutput");
-    assert.equal(config["table.include.list"], "public\\.orders,public\\.customers");
+    assert.equal(config["table.include.list"], "(?-i:public\\.orders),(?-i:public\\.customers)");
     assert.equal(config["database.hostname"], "postgres");
     assert.equal(config["database.user"], "dbz");
     assert.equal(config["topic.prefix"], "shop");
