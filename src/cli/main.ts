@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import { CdcError, messageOf, redact } from "../errors";
 import { describeTarget } from "../postgres/connection";
+import { pipelineStatus, type PipelineStatus } from "../pipeline/status";
 import { formatReport, preflight } from "../postgres/preflight";
 import { resolveConnection } from "../providers/common";
 import type { PostgresConnection, PostgresConnectionInput } from "../validation/common";
@@ -129,9 +130,52 @@ const preflightCommand: Command = {
   },
 };
 
+/** The status as text: one line per fact, then the problems. */
+export function formatStatus(s: PipelineStatus): string {
+  const lines = [
+    `pipeline ${s.connectorName} (slot ${s.slotName}): ${s.status}`,
+    `  connector:        ${s.connectorState ?? "missing"}`,
+    ...s.tasks.map((t) => `  task ${t.id}:           ${t.state} on ${t.workerId}${t.trace ? `\n    ${t.trace.split("\n")[0]}` : ""}`),
+    `  slot:             ${s.slotExists ? (s.slotActive ? `active (PID ${s.slotHolder?.pid}, ${s.slotHolder?.applicationName ?? "unknown application"})` : "inactive") : "missing"}`,
+    `  retained WAL:     ${s.retainedWalBytes ?? "n/a"} bytes${s.walStatus ? ` (wal_status ${s.walStatus})` : ""}`,
+    `  unconfirmed WAL:  ${s.confirmedLagBytes ?? "n/a"} bytes`,
+    `  checked at:       ${s.checkedAt}`,
+  ];
+  for (const p of s.problems) lines.push(`  PROBLEM: ${p}`);
+  return lines.join("\n");
+}
+
+const statusCommand: Command = {
+  name: "status",
+  summary: "show a pipeline's health: connector and task states, slot holder, retained WAL",
+  usage:
+    "status <connection string> --connect <url> --connector <name> --slot <name> [--json]\n" +
+    "          [--connect-user u] [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
+    "  Passwords come from PGPASSWORD and CONNECT_PASSWORD (basic auth), or CONNECT_TOKEN (bearer), never from flags.\n" +
+    "  Exit code 0 when the pipeline is Running, Paused or Stopped as wanted; 1 when it is Degraded or Missing.",
+  async run(args, io) {
+    const source = connectionFromArgs(args, io);
+    const url = flag(args, "connect");
+    const connectorName = flag(args, "connector");
+    const slotName = flag(args, "slot");
+    if (!url || !connectorName || !slotName) throw new UsageError("--connect, --connector and --slot are required");
+    const headers = io.env.CONNECT_TOKEN ? { Authorization: `Bearer ${io.env.CONNECT_TOKEN}` } : undefined;
+    const status = await pipelineStatus({
+      source,
+      connect: { url, username: flag(args, "connect-user"), password: io.env.CONNECT_PASSWORD, headers },
+      connectorName,
+      slotName,
+    });
+    if (args.flags.json === true) io.out(JSON.stringify(status, null, 2));
+    else io.out(formatStatus(status));
+    return status.status === "Degraded" || status.status === "Missing" ? 1 : 0;
+  },
+};
+
 /** The command table. */
 export const commands: Record<string, Command> = {
   [preflightCommand.name]: preflightCommand,
+  [statusCommand.name]: statusCommand,
 };
 
 /** Boolean flags per command (everything else takes a value). */
@@ -163,7 +207,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       io.out(`Usage: pulumi-postgres-cdc ${command.usage}`);
       return 0;
     }
-    secrets = [io.env.PGPASSWORD, ...args.positional.map(passwordOf)];
+    secrets = [io.env.PGPASSWORD, io.env.CONNECT_PASSWORD, io.env.CONNECT_TOKEN, ...args.positional.map(passwordOf)];
     return await command.run(args, io);
   } catch (err) {
     if (err instanceof UsageError) {
