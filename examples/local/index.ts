@@ -35,7 +35,7 @@ const source = {
 // unprivileged `debezium` role created by init/inventory.sql.
 const connectorSource = {
   host: config.get("workerPgHost") ?? "postgres",
-  port: 5432,
+  port: config.getNumber("workerPgPort") ?? 5432,
   user: "debezium",
   password: config.requireSecret("debeziumPassword"),
 };

@@ -1,14 +1,14 @@
 /**
  * The library as a user gets it: `npm pack`, unpacked into a scratch project,
- * a program using the packed classes run through the engine harness against
- * real PostgreSQL. The serialized providers must only require the package by
+ * examples/local, unchanged, run from it through the engine harness against
+ * real PostgreSQL and the Connect double. The serialized providers must only require the package by
  * path (no inlined library code), and refresh/destroy must work from state.
  */
 import { strict as assert } from "node:assert";
-import { Engine } from "../support/engine";
 import { requiredModules } from "../support/dynamic-host";
 import { packConsumer, type PackedConsumer } from "../support/packed";
-import { pgMajors, sharedPostgres, uniqueName } from "../support/postgres";
+import { pgMajors } from "../support/postgres";
+import { startLocalExample } from "../support/run-example";
 
 describe("packaged consumer @pg", function () {
   this.timeout(120000);
@@ -26,35 +26,35 @@ describe("packaged consumer @pg", function () {
     assert.ok(!consumer.files.some((f) => f.startsWith("test/") || f.startsWith("build/") || f.startsWith("src/")), "no tests or sources in the package");
   });
 
-  it("runs a program from the packed package: providers require the package by path, up/refresh/destroy work", async () => {
+  it("runs examples/local from the packed package: providers require the package by path, up/refresh/destroy work", async () => {
     const major = pgMajors()[pgMajors().length - 1];
-    const pg = await sharedPostgres(major);
-    const db = await pg.createDatabase("packed");
-    await pg.query("CREATE TABLE orders (id int primary key, total numeric)", [], db);
-    const lib = consumer.require<typeof import("pulumi-postgres-cdc")>("pulumi-postgres-cdc");
-    const slotName = uniqueName("packed_slot");
-    const engine = new Engine({ nodeModules: consumer.nodeModules });
-    const program = () => {
-      const pub = new lib.Publication("packed-pub", { connection: pg.connection(db), tables: ["orders"] });
-      new lib.ReplicationSlot("packed-slot", { connection: pg.connection(db), name: slotName }, { dependsOn: [pub] });
-    };
-    await engine.up(program);
-    const slots = await pg.query("SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1", [slotName]);
-    assert.equal(slots.length, 1);
+    const ex = await startLocalExample({ major, programDir: consumer.dir, nodeModules: consumer.nodeModules });
+    try {
+      const outputs = await ex.up();
+      assert.equal(outputs.connectorState, "RUNNING");
+      assert.equal(outputs.slotName, "inventory_slot");
+      const resources = ex.engine.snapshot().resources.filter((r) => r.dynamic);
+      assert.deepEqual(resources.map((r) => r.name).sort(), ["inventory-connector", "inventory-grant", "inventory-publication", "inventory-replica-identity", "inventory-slot"]);
+      for (const r of resources) {
+        const text = r.inputs.__provider as string | { value: string };
+        const src = typeof text === "string" ? text : text.value;
+        const mods = requiredModules(src);
+        assert.ok(mods.length > 0, `${r.name}: the provider requires the implementation`);
+        for (const m of mods) assert.match(m, /^pulumi-postgres-cdc\/dist\/providers\/\$\{file\}\.js$/, `${r.name} requires ${m}`);
+        assert.ok(src.length < 2048, `${r.name}: serialized provider is ${src.length} bytes`);
+      }
+      // The library the providers ran is the packed copy, not this checkout.
+      const loaded = Object.keys(require.cache).filter((f) => f.startsWith(consumer.packageDir));
+      assert.ok(loaded.some((f) => f.endsWith("/dist/providers/debezium-connector.js")), "providers were loaded from the packed package");
 
-    for (const r of engine.snapshot().resources) {
-      const text = (r.inputs.__provider as string | { value: string });
-      const src = typeof text === "string" ? text : text.value;
-      const mods = requiredModules(src);
-      assert.ok(mods.length > 0, `${r.name}: the provider requires the implementation`);
-      for (const m of mods) assert.match(m, /^pulumi-postgres-cdc\/dist\/providers\/(\$\{file\}|[a-z-]+)\.js$/, `${r.name} requires ${m}`);
-      assert.ok(src.length < 2048, `${r.name}: serialized provider is ${src.length} bytes`);
+      const refreshed = await ex.engine.refresh();
+      assert.ok(refreshed.every((s) => s.op === "refresh"), JSON.stringify(refreshed));
+      await ex.engine.destroy();
+      assert.equal((await ex.pg.query("SELECT 1 FROM pg_replication_slots")).length, 0);
+      assert.equal((await ex.sql("SELECT 1 FROM pg_publication")).length, 0);
+      assert.deepEqual(ex.double.connectorNames(), []);
+    } finally {
+      await ex.close();
     }
-
-    const refreshed = await engine.refresh();
-    assert.deepEqual(refreshed.map((s) => s.op), ["refresh", "refresh"]);
-    await engine.destroy();
-    assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slotName])).length, 0);
-    assert.equal((await pg.query("SELECT 1 FROM pg_publication WHERE pubname = 'packed_pub'", [], db)).length, 0);
   });
 });

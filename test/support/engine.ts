@@ -93,7 +93,19 @@ export class Engine {
   /** Every provider operation in order, for tests of ordering. */
   readonly log: Step[] = [];
 
-  constructor(private readonly opts: { stateFile?: string; project?: string; stack?: string; nodeModules?: string } = {}) {
+  constructor(
+    private readonly opts: {
+      stateFile?: string;
+      project?: string;
+      stack?: string;
+      /** node_modules of the program's directory, where provider text resolves modules. */
+      nodeModules?: string;
+      /** Stack configuration, keys without the project prefix (as `pulumi config set` takes them). */
+      config?: Record<string, string>;
+      /** Which config keys are secrets (`pulumi config set --secret`). */
+      secretConfigKeys?: string[];
+    } = {},
+  ) {
     if (opts.stateFile && fs.existsSync(opts.stateFile)) {
       this.state = JSON.parse(fs.readFileSync(opts.stateFile, "utf8")) as EngineState;
     }
@@ -255,7 +267,13 @@ export class Engine {
       }
     };
 
-    await pulumi.runtime.setMocks(mocks, this.opts.project ?? "project", this.opts.stack ?? "stack", preview);
+    const project = this.opts.project ?? "project";
+    await pulumi.runtime.setMocks(mocks, project, this.opts.stack ?? "stack", preview);
+    if (this.opts.config) {
+      const prefixed = Object.fromEntries(Object.entries(this.opts.config).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
+      const secret = (this.opts.secretConfigKeys ?? []).map((k) => (k.includes(":") ? k : `${project}:${k}`));
+      pulumi.runtime.setAllConfig(prefixed, secret);
+    }
     let outputs: Props = {};
     const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
     const programErrors: unknown[] = [];
