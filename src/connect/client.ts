@@ -9,6 +9,7 @@
  * Knows nothing of Pulumi. Behaviour follows FACTS.md section 1 and the
  * recordings in connect-transcripts/.
  */
+import { configDifferences, stringifyConfig } from "./config-compare";
 import { Agent, request, type Dispatcher } from "undici";
 import { messageOf } from "../errors";
 import { ConnectError, Scrubber, hintFor, isUnknownPath, networkHint, parseInvalidConfigMessage } from "./errors";
@@ -128,33 +129,13 @@ const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 /** Network codes that mean the request never reached the server (a write was not applied). */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
 
-/** Config values Connect or hosted APIs show instead of a secret. */
-const MASKED = /^(\*+|\[hidden\])$/;
 
-/** Stringifies config values the way Connect stores them. */
-export function normalizeConfig(config: Readonly<ConnectorConfigInput>): ConnectorConfig {
-  const out: ConnectorConfig = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (v === undefined || v === null) continue;
-    out[k] = typeof v === "string" ? v : String(v);
-  }
-  return out;
-}
+/** Stringifies config values the way Connect stores them (see config-compare.ts). */
+export const normalizeConfig = stringifyConfig;
 
-/**
- * True when two connector configs are the same as Connect stores them,
- * ignoring server-added `__internal.*` keys and values masked by the server.
- */
+/** True when a stored config equals the wanted one as Connect compares them: server keys and masked secrets ignored. */
 export function sameConnectorConfig(stored: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
-  const keys = (c: Readonly<Record<string, string>>) => Object.keys(c).filter((k) => !k.startsWith("__internal."));
-  const a = keys(stored);
-  const b = keys(wanted);
-  if (a.length !== b.length) return false;
-  for (const k of b) {
-    if (!(k in stored)) return false;
-    if (stored[k] !== wanted[k] && !MASKED.test(stored[k])) return false;
-  }
-  return true;
+  return configDifferences(stored, wanted).length === 0;
 }
 
 /** The path of an endpoint below the base URL: every segment URL-encoded on its own ("bad name/" -> "bad%20name%2F"). */

@@ -5,8 +5,10 @@
  */
 
 /** Config values as Connect stores them (strings). */
-export function stringifyConfig(config: Readonly<Record<string, string | number | boolean>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+export function stringifyConfig(config: Readonly<Record<string, string | number | boolean | null | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = String(v);
+  return out;
 }
 
 /** Values servers show instead of a secret: "[hidden]" (validate), "****", "••••", or a config-provider reference. */
