@@ -32,7 +32,7 @@ import * as path from "node:path";
 import * as util from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
-import { CdcPipeline, DebeziumConnector, Publication, ReplicaIdentity, ReplicationGrant, ReplicationSlot } from "pulumi-postgres-cdc";
+import { CdcPipeline, DebeziumConnector, debeziumConfig, Publication, ReplicaIdentity, ReplicationGrant, ReplicationSlot } from "pulumi-postgres-cdc";
 import { withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
 import { resolveConnection } from "pulumi-postgres-cdc/dist/providers/common.js";
 import { main as cli } from "pulumi-postgres-cdc/dist/cli/main.js";
@@ -295,11 +295,13 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
       }
     };
     /** A REST call to the double (mutual TLS, bearer token), from the test itself. */
-    const rest = (method: string, urlPath: string) =>
+    const rest = (method: string, urlPath: string, body?: unknown) =>
       new Promise<{ status: number; body?: Props }>((resolve, reject) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${BEARER}`, accept: "application/json" };
+        if (body !== undefined) headers["content-type"] = "application/json";
         const req = https.request(
           `${double.url}${urlPath}`,
-          { method, ca: ca.caPem, cert: connectCert.certPem, key: connectCert.keyPem, headers: { authorization: `Bearer ${BEARER}`, accept: "application/json" } },
+          { method, ca: ca.caPem, cert: connectCert.certPem, key: connectCert.keyPem, headers },
           (res) => {
             let text = "";
             res.on("data", (d) => (text += String(d)));
@@ -307,7 +309,7 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
           },
         );
         req.on("error", reject);
-        req.end();
+        req.end(body === undefined ? undefined : JSON.stringify(body));
       });
     const taskStates = async () => {
       const s = await rest("GET", `/connectors/${name}/status`);
@@ -441,6 +443,40 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
         /preflight/,
         /missing_table/,
       );
+    });
+
+    it("a Connect URL carrying user:password never shows in messages (connector already there with another config; deleted out of band)", async () => {
+      // Regression: the provider used to print connect.url as given, credentials included.
+      const credUrl = double.url.replace("https://", `https://${CONNECT_USER}:${encodeURIComponent(CONNECT_PW)}@`);
+      const connectorName = uniqueName("urlcred");
+      const config = (snapshotMode: string) =>
+        debeziumConfig({
+          source: { host: "127.0.0.1", port: pg.port, database: db, user: role, password: DBZ_PW2, sslMode: "require" },
+          topicPrefix: connectorName,
+          slotName: `${connectorName}_slot`,
+          publicationName: `${connectorName}_pub`,
+          tables: ["public.customers"],
+          snapshotMode: snapshotMode as never,
+        });
+      const created = await rest("POST", "/connectors", { name: connectorName, config: config("initial"), initial_state: "STOPPED" });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const standalone = new Engine();
+      const prog = (snapshotMode: string) => () => {
+        new DebeziumConnector(connectorName, { connect: { url: credUrl, tls: tls() }, name: connectorName, config: config(snapshotMode), state: "stopped", validate: false });
+      };
+      const leaks = (m: string) => [CONNECT_PW, encodeURIComponent(CONNECT_PW)].filter((x) => m.includes(x));
+      try {
+        const exists = await failing("create over a connector with another config", standalone.up(prog("no_data")), /already exists on https:\/\/127\.0\.0\.1:\d+ with a different config/);
+        assert.deepEqual(leaks(exists), [], "no Connect password in the message");
+        await standalone.up(prog("initial")); // adopts the identical connector
+        recordStateOf(standalone, "standalone connector state after adoption");
+        assert.equal((await rest("DELETE", `/connectors/${connectorName}`)).status, 204);
+        const gone = await failing("update of a connector deleted out of band", standalone.up(prog("no_data")), /no longer exists on https:\/\/127\.0\.0\.1:\d+ /);
+        assert.deepEqual(leaks(gone), [], "no Connect password in the message");
+      } finally {
+        recordStateOf(standalone, "standalone connector state");
+        await standalone.destroy();
+      }
     });
 
     it("standalone resources given a connection string: up, refresh, a bad database, destroy", async () => {
