@@ -32,7 +32,7 @@ import * as path from "node:path";
 import * as util from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
-import { CdcPipeline, DebeziumConnector, debeziumConfig, Publication, ReplicaIdentity, ReplicationGrant, ReplicationSlot } from "pulumi-postgres-cdc";
+import { CdcPipeline, DebeziumConnector, debeziumConfig, pipelineStatus, Publication, ReplicaIdentity, ReplicationGrant, ReplicationSlot } from "pulumi-postgres-cdc";
 import { withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
 import { resolveConnection } from "pulumi-postgres-cdc/dist/providers/common.js";
 import { main as cli } from "pulumi-postgres-cdc/dist/cli/main.js";
@@ -316,6 +316,13 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
       return ((s.body?.tasks as Array<{ state: string }> | undefined) ?? []).map((t) => t.state);
     };
     const events = (table: string) => double.topics.get(`${name}.public.${table}`) ?? [];
+    /** pipelineStatus() with a Connect URL carrying user:password; its whole result is recorded for the scan. */
+    const status = async (label: string, connectorName = name) => {
+      const credUrl = double.url.replace("https://", `https://${CONNECT_USER}:${encodeURIComponent(CONNECT_PW)}@`);
+      const st = await pipelineStatus({ source: source(), connect: { url: credUrl, tls: tls() }, connectorName, slotName: `${name}_slot` });
+      add(`pipelineStatus ${label}`, JSON.stringify(st));
+      return st;
+    };
 
     before(async () => {
       ca = makeCertAuthority("audit-ca");
@@ -430,10 +437,17 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
       const tasks = engine.outputsOf(`${name}-connector`)!.tasks as Array<{ state: string; trace?: string }>;
       assert.equal(tasks[0].state, "FAILED");
       assert.match(tasks[0].trace ?? "", /password authentication failed/);
+      const degraded = await status("with a FAILED task");
+      assert.equal(degraded.status, "Degraded");
+      assert.match(degraded.problems.join("\n"), /task 0 FAILED/);
+      const missing = await status("of a missing connector", "no_such_connector");
+      assert.equal(missing.status, "Missing");
+      assert.match(missing.problems.join("\n"), /does not exist on https:\/\/127\.0\.0\.1:\d+ /);
       await upFails("up with a FAILED task", changed(), /FAILED/);
       const r = await up("password rotation", { ...changed(), connectorSource: { user: role, password: DBZ_PW2, sslMode: "require" } });
       assert.equal(r.outputs.connectorState, "RUNNING");
       assert.deepEqual(await taskStates(), ["RUNNING"]);
+      await eventually(async () => (await status("after the rotation")).status === "Running" || undefined, "status Running");
     });
 
     it("a preflight failure lists the problems and changes nothing", async () => {
@@ -675,6 +689,12 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
           { transformations: [capture(viaComponent)] },
         );
         const cs = `postgres://admin:${encodeURIComponent(CS_PW)}@db:5432/inventory`;
+        // A pipeline whose source is a connection string, and whose Connect URL carries user:password.
+        new CdcPipeline(
+          "mocked-cs",
+          { source: cs, connect: { url: `https://u:${encodeURIComponent(CONNECT_PW)}@connect:8083` }, tables: ["public.orders"], preflight: false },
+          { transformations: [capture(viaComponent)] },
+        );
         new Publication("pub-cs", { connectionString: cs, tables: ["public.orders"] }, { transformations: [capture(viaComponent)] });
         new ReplicationSlot("slot-cs", { connectionString: cs }, { transformations: [capture(viaComponent)] });
         new ReplicationGrant("grant-cs", { connectionString: cs, role: "dbz" }, { transformations: [capture(viaComponent)] });
@@ -687,13 +707,13 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
         return { state: p.connectorState };
       });
       await waitForRPCs();
-      await eventually(() => dynamicOnes().length >= 10 || undefined, "every registration", 10000);
+      await eventually(() => dynamicOnes().length >= 14 || undefined, "every registration", 10000);
     });
 
     it("gives every dynamic resource the right additionalSecretOutputs (seen by a component transformation and a stack transformation)", () => {
       const dyn = dynamicOnes();
       assert.deepEqual([...new Set(dyn.map(className))].sort(), Object.keys(expected).sort());
-      assert.equal(dyn.length, 10);
+      assert.equal(dyn.length, 14);
       for (const r of dyn) {
         const key = `${r.type}::${r.name}`;
         for (const [via, map] of [
@@ -719,8 +739,8 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
         }
         assert.deepEqual(secretIn(nonSecretText(r.inputs)), [], `${r.name}: no credential outside secret wrappers`);
       }
-      // Each of the 10 resources carries its connection (or connect/config/streaming) as a secret.
-      assert.ok(checked >= 12, `credential-carrying inputs checked: ${checked}`);
+      // Each of the 14 resources carries its connection (or connect/config/streaming) as a secret.
+      assert.ok(checked >= 18, `credential-carrying inputs checked: ${checked}`);
       const direct = registered.find((r) => r.name === "connector-direct")!;
       assert.ok(isSecretWrapper(direct.inputs.connect) && isSecretWrapper(direct.inputs.config));
       const pipelineConnector = registered.find((r) => r.name === "mocked-connector")!;
@@ -728,11 +748,14 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
     });
 
     it("registers the CdcPipeline component (custom: false) with no credential in its inputs", () => {
-      const component = registered.find((r) => r.type === "postgres-cdc:index:CdcPipeline");
-      assert.ok(component, "the component was registered");
-      assert.equal(component!.custom, false);
-      assert.deepEqual(secretIn(JSON.stringify(unwrap(component!.inputs))), []);
-      assert.ok(!JSON.stringify(component!.inputs).includes(SECRET_SIG), "no secret at all among the component inputs");
+      const components = registered.filter((r) => r.type === "postgres-cdc:index:CdcPipeline");
+      assert.deepEqual(components.map((c) => c.name).sort(), ["mocked", "mocked-cs"], "both components were registered");
+      for (const component of components) {
+        assert.equal(component.custom, false);
+        assert.deepEqual(secretIn(JSON.stringify(unwrap(component.inputs))), [], `${component.name}: no credential among the component inputs`);
+        assert.ok(!JSON.stringify(component.inputs).includes(SECRET_SIG), `${component.name}: no secret at all among the component inputs`);
+        assert.deepEqual(Object.keys(component.inputs).sort(), ["tables"], `${component.name}: only non-sensitive inputs`);
+      }
     });
 
     it("serializes __provider as plain (not secret) text that captures no credential", () => {
