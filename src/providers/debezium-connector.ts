@@ -184,7 +184,7 @@ export const provider = {
         const diffs = configDifferences(existing, i.config);
         if (diffs.length) {
           throw new CdcError(
-            `${what(i.name)}: a connector with this name already exists on ${i.connect.url} with a different config (${describeDifferences(diffs)}). Dynamic resources cannot be imported: delete that connector, give this one another name, or make the config match to adopt it.`,
+            `${what(i.name)}: a connector with this name already exists on ${client.url} with a different config (${describeDifferences(diffs)}). Dynamic resources cannot be imported: delete that connector, give this one another name, or make the config match to adopt it.`,
           );
         }
         progress(`${what(i.name)}: adopting the existing connector with the same config`);
@@ -214,7 +214,7 @@ export const provider = {
     return withClient(i, async (client) => {
       const live = await client.getConfig(i.name);
       if (!live) {
-        throw new CdcError(`${what(i.name)}: the connector no longer exists on ${i.connect.url} (deleted out of band). Run \`pulumi refresh\` so the next \`pulumi up\` creates it again.`);
+        throw new CdcError(`${what(i.name)}: the connector no longer exists on ${client.url} (deleted out of band). Run \`pulumi refresh\` so the next \`pulumi up\` creates it again.`);
       }
       if (configDifferences(live, i.config).length) {
         if (i.validate) await validateWithConnect(client, i);
@@ -255,7 +255,7 @@ export const provider = {
       await client.delete(name);
       const deadline = Date.now() + (props.runningTimeoutSeconds ?? 300) * 1000;
       while (await client.getConfig(name)) {
-        if (Date.now() > deadline) throw new CdcError(`${what(name)}: still present on ${props.connect.url} after delete; check the Connect workers`);
+        if (Date.now() > deadline) throw new CdcError(`${what(name)}: still present on ${client.url} after delete; check the Connect workers`);
         await new Promise((r) => setTimeout(r, 200));
       }
     });
