@@ -30,7 +30,22 @@ async function main(): Promise<void> {
   const size = Number(process.argv[2] ?? 100);
   const conn = connection as unknown as Record<string, unknown>;
   const ws = connection.withSession;
-  conn.withSession = timed((_c: unknown, what: string) => `pg session: ${what}`, ws as (...a: unknown[]) => Promise<unknown>);
+  const verbose = process.env.PROFILE_SQL === "1";
+  type Fn = (s: connection.Session) => Promise<unknown>;
+  const wrapFn = (fn: Fn): Fn => (s) =>
+    fn({
+      ...s,
+      query: (sql: string, params?: unknown[]) => {
+        const q = s.query(sql, params);
+        if (!verbose) return q;
+        const st = performance.now();
+        return q.finally(() => events.push({ at: st - t0, ms: performance.now() - st, what: `    sql: ${sql.replace(/\s+/g, " ").slice(0, 90)}` }));
+      },
+    } as connection.Session);
+  conn.withSession = timed(
+    (_c: unknown, what: string) => `pg session: ${what}`,
+    ((c: never, what: string, fn: Fn) => ws(c, what, wrapFn(fn))) as (...a: unknown[]) => Promise<unknown>,
+  );
   const proto = ConnectClient.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   const attempt = proto.attempt;
   proto.attempt = function (this: unknown, method: unknown, segments: unknown) {
@@ -73,6 +88,12 @@ async function main(): Promise<void> {
       console.error = origError;
       console.log(`run ${run}: ${size} tables, up ${total.toFixed(0)} ms`);
       for (const e of events.sort((a, b) => a.at - b.at)) console.log(`  ${e.at.toFixed(0).padStart(6)} +${e.ms.toFixed(0).padStart(5)}  ${e.what}`);
+      const sum = (pick: (w: string) => boolean) => {
+        const xs = events.filter((e) => pick(e.what));
+        return `${xs.length} taking ${xs.reduce((a, e) => a + e.ms, 0).toFixed(0)} ms`;
+      };
+      console.log(`  PostgreSQL sessions: ${sum((w) => w.startsWith("pg session"))}; HTTP requests: ${sum((w) => w.startsWith("http "))}`);
+      console.log(`  provider create calls: ${sum((w) => w.endsWith(".create"))}; check calls: ${sum((w) => w.endsWith(".check"))}`);
       await engine.destroy();
       await pg.query(`DROP OWNED BY ${role}`, [], db);
       await pg.query(`DROP ROLE ${role}`);

@@ -39,10 +39,11 @@
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { CdcPipeline, type CdcPipelineArgs } from "pulumi-postgres-cdc";
-import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
+import { postgresStats, withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
 import { connectStats } from "pulumi-postgres-cdc/dist/connect/client.js";
 import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
 import { debeziumConfig } from "pulumi-postgres-cdc/dist/pipeline/debezium-config.js";
+import { postgresConnectionSchema } from "pulumi-postgres-cdc/dist/validation/common.js";
 import { Engine } from "../test/support/engine";
 import { serializeProvider } from "../test/support/dynamic-host";
 import { startConnectDouble, type ConnectDouble } from "../test/support/connect-double/server";
@@ -142,6 +143,7 @@ async function dropRole(pg: PgServer, f: Fixture, role: string): Promise<void> {
 interface OursRun {
   ms: number;
   statements: number;
+  connections: number;
   requests: number;
   runningToReturnMs: number;
   noChange?: { ms: number; statements: number; requests: number };
@@ -167,11 +169,13 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
   const engine = new Engine();
   try {
     const s0 = postgresStats.statements;
+    const c0 = postgresStats.connections;
     const r0 = connectStats.requests;
     const t0 = now();
     const up = await quiet(() => engine.up(program));
     const t1 = now();
     const statements = postgresStats.statements - s0;
+    const connections = postgresStats.connections - c0;
     const requests = connectStats.requests - r0;
     if (up.outputs.connectorState !== "RUNNING") throw new Error(`pipeline ${name}: connector state ${String(up.outputs.connectorState)}`);
     const running = runningAt.get(name);
@@ -200,7 +204,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
     const d0 = now();
     await quiet(() => engine.destroy());
     const d1 = now();
-    return { ms: t1 - t0, statements, requests, runningToReturnMs: t1 - running, noChange, destroyMs: d1 - d0, providerBytes };
+    return { ms: t1 - t0, statements, connections, requests, runningToReturnMs: t1 - running, noChange, destroyMs: d1 - d0, providerBytes };
   } catch (err) {
     await quiet(() => engine.destroy()).catch(() => undefined);
     throw err;
@@ -270,6 +274,17 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture): Promis
     await dropRole(pg, f, role).catch(() => undefined);
   }
   return ms;
+}
+
+/** What one of the library's PostgreSQL sessions costs by itself: connect, authenticate (SCRAM), SHOW server_version_num, one SELECT, close. */
+async function sessionCost(pg: PgServer, f: Fixture): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const t0 = now();
+    await withSession(postgresConnectionSchema.parse(pg.connection(f.db)), "bench", (s) => s.query("SELECT 1"));
+    times.push(now() - t0);
+  }
+  return median(times.slice(2));
 }
 
 // ---- 50 pipelines under mocks ----
@@ -365,6 +380,10 @@ async function main(): Promise<void> {
     await runOurs(pg, double, fixtures[0], false);
     await runFloor(pg, double, fixtures[0]);
 
+    const sessionMs = await sessionCost(pg, fixtures[0]);
+    rows.push({ what: "One PostgreSQL session (connect, auth, version, 1 query)", value: `${sessionMs.toFixed(1)} ms`, target: "-" });
+    json.sessionMs = Number(sessionMs.toFixed(1));
+
     const perSize: Array<{ size: number; ours: OursRun[]; floor: number[] }> = [];
     for (const f of fixtures) {
       const ours: OursRun[] = [];
@@ -389,11 +408,13 @@ async function main(): Promise<void> {
       const floorMs = median(floor);
       const ratio = ms / floorMs;
       const statements = median(ours.map((o) => o.statements));
+      const connections = median(ours.map((o) => o.connections));
       const requests = median(ours.map((o) => o.requests));
       const runningToReturn = median(ours.map((o) => o.runningToReturnMs));
       const destroyMs = median(ours.map((o) => o.destroyMs));
       rows.push({ what: `Pipeline create, ${size} tables: wall time`, value: fmtMs(ms), target: "-" });
       rows.push({ what: `Pipeline create, ${size} tables: SQL statements`, value: `${statements} (runs: ${ours.map((o) => o.statements).join(", ")})`, target: "constant in table count" });
+      rows.push({ what: `Pipeline create, ${size} tables: PostgreSQL connections`, value: `${connections} (floor: 1)`, target: "-" });
       rows.push({ what: `Pipeline create, ${size} tables: HTTP requests`, value: `${requests} (runs: ${ours.map((o) => o.requests).join(", ")})`, target: "-" });
       rows.push({ what: `Floor script, ${size} tables: wall time`, value: fmtMs(floorMs), target: "-" });
       rows.push({ what: `Pipeline / floor, ${size} tables`, value: ratio.toFixed(2), target: `<= ${TARGETS.ratio}`, ok: ratio <= TARGETS.ratio });
@@ -404,6 +425,7 @@ async function main(): Promise<void> {
         createRunsMs: ours.map((o) => Math.round(o.ms)),
         statements,
         statementRuns: ours.map((o) => o.statements),
+        connections,
         httpRequests: requests,
         floorMs: Math.round(floorMs),
         floorRunsMs: floor.map(Math.round),
