@@ -20,7 +20,9 @@
  *    (the plugin's task report, timestamped) to `engine.up` returning.
  * 5. A no-change `up` of the 100-table pipeline, and destroy times.
  * 6. 50 pipelines registered under pulumi.runtime.setMocks with a trivial
- *    newResource (preflight: false): wall time.
+ *    newResource (preflight: false): wall time from the first constructor to
+ *    every output resolved and every registration settled (the first run is
+ *    cold: Pulumi's closure serializer loads then).
  *
  * The connector plugin: the Debezium-like plugin (test/support/connect-double/
  * debezium-postgres.ts), which really streams from the slot, with
@@ -30,6 +32,15 @@
  * streaming": Connect RUNNING, then Debezium holding the slot), so our time
  * includes that wait, which in this set-up is the double's streaming start-up
  * (tens of ms); the floor waits for RUNNING only, as the issue defines it.
+ * Why not a no-op plugin registered under the Debezium class name: it would
+ * report RUNNING but never hold the slot, and CdcPipeline always waits for
+ * streaming, so it would time out; composing the resources by hand without
+ * `streaming` would no longer measure CdcPipeline.
+ *
+ * Also printed: PostgreSQL connections the create opened
+ * (postgresStats.connections delta; the floor opens 1) and what one session
+ * of the library costs alone, which together explain most of the fixed part
+ * of the ratio. bench/profile.ts prints the timeline of one create.
  *
  * Timed measurements are repeated BENCH_REPS times (default 3), alternating
  * ours and the floor, after one untimed warm-up; the median is reported.
@@ -463,6 +474,11 @@ async function main(): Promise<void> {
 
   console.log(`\nBenchmark: PostgreSQL ${major}, Connect double (Debezium-like plugin, snapshot.mode=no_data, tasks start at once), median of ${REPS} runs\n`);
   printTable(rows);
+  console.log(
+    `\nFloor: one connection (ALTER ROLE, GRANT, CREATE PUBLICATION, pg_create_logical_replication_slot), PUT config, GET status every ${FLOOR_POLL_MS} ms until RUNNING.` +
+      `\nOurs adds: preflight and slot-loss check, a session per resource, catalog reads before and after each change, Connect validation,` +
+      `\nan adoption check, the status-poll backoff (first retry after 70-100 ms) and the wait until Debezium holds the slot. Timeline: node build/bench/profile.js <tables>.`,
+  );
   console.log(`\nTotal bench time: ${json.benchSeconds} s`);
   console.log(JSON.stringify(json));
 }
