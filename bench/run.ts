@@ -477,7 +477,7 @@ async function main(): Promise<void> {
   console.log(
     `\nFloor: one connection (ALTER ROLE, GRANT, CREATE PUBLICATION, pg_create_logical_replication_slot), PUT config, GET status every ${FLOOR_POLL_MS} ms until RUNNING.` +
       `\nOurs adds: preflight and slot-loss check, a session per resource, catalog reads before and after each change, Connect validation,` +
-      `\nan adoption check, the status-poll backoff (first retry after 70-100 ms) and the wait until Debezium holds the slot. Timeline: node build/bench/profile.js <tables>.`,
+      `\nan adoption check, the status-poll backoff (from 25 ms, growing 1.6x) and the wait until Debezium holds the slot. Timeline: node build/bench/profile.js <tables>.`,
   );
   console.log(`\nTotal bench time: ${json.benchSeconds} s`);
   console.log(JSON.stringify(json));

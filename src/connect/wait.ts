@@ -19,7 +19,7 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Receives a human-readable line whenever the observed state changes. */
   onProgress?: (line: string) => void;
-  /** Polling backoff. Default: from 100 ms, doubling, capped at 2 s, jittered. */
+  /** Polling backoff. Default: from 25 ms, growing 1.6x, capped at 2 s, jittered (a few more requests for a fast answer). */
   backoff?: BackoffPolicy;
   /** For RUNNING: how many RUNNING tasks are required at least. Default 1 (0 accepts a connector without tasks at once). */
   minTasks?: number;
@@ -93,7 +93,7 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
   const timeoutMs = opts.timeoutMs ?? 300000;
   const minTasks = opts.minTasks ?? 1;
   const grace = opts.zeroTaskGraceMs ?? 5000;
-  const backoff: BackoffPolicy = { initialDelayMs: 100, maxDelayMs: 2000, multiplier: 2, jitter: 0.3, ...opts.backoff };
+  const backoff: BackoffPolicy = { initialDelayMs: 25, maxDelayMs: 2000, multiplier: 1.6, jitter: 0.3, ...opts.backoff };
   const start = Date.now();
   const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
   let attempt = 0;

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectClient } from "../connect/client";
 import { CdcError } from "../errors";
-import { preflight, type PreflightReport } from "../postgres/preflight";
+import { preflightSession, type PreflightReport } from "../postgres/preflight";
 import { withSession } from "../postgres/connection";
 import { readSlot } from "../postgres/slots";
 import { resolveConnection } from "../providers/common";
@@ -49,8 +49,10 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
       const preview = pulumi.runtime.isDryRun();
       try {
         const source = resolveConnection({ connection: sourceRaw as PostgresConnectionInput }, what);
-        const ownSlot = await withSession(source, what, (s) => readSlot(s, plan.names.slotName));
-        const report = await preflight(source, { tables: plan.tables.length ? plan.tables : undefined, role });
+        const { ownSlot, report } = await withSession(source, what, async (s) => ({
+          ownSlot: (await readSlot(s, plan.names.slotName)) ?? null,
+          report: await preflightSession(s, { tables: plan.tables.length ? plan.tables : undefined, role }),
+        }));
         const problems = pipelineProblems(report, { manageGrants, identityTables, ownSlotExists: !!ownSlot });
         if (problems.length) {
           throw new CdcError(
@@ -71,6 +73,7 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
             preview,
             timeoutMs: 300_000,
             log: (l) => console.error(l),
+            slot: ownSlot,
           });
         } finally {
           await client.close();

@@ -9,7 +9,7 @@ import { waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
 import { withSession } from "../postgres/connection";
 import { createSlot } from "../postgres/slots";
-import { readSlot } from "../postgres/slots";
+import { readSlot, type LiveSlot } from "../postgres/slots";
 import { holderOf } from "../postgres/slot-activity";
 import type { PostgresConnection } from "../validation/common";
 
@@ -26,6 +26,8 @@ export interface SlotLossCheck {
   preview: boolean;
   timeoutMs: number;
   log: (line: string) => void;
+  /** The slot as just read, when the caller has it (saves a connection). */
+  slot?: LiveSlot | null;
 }
 
 export type SlotLossOutcome = "none" | "first-deploy" | "reported" | "resnapshotted";
@@ -33,7 +35,7 @@ export type SlotLossOutcome = "none" | "first-deploy" | "reported" | "resnapshot
 export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> {
   const what = `CdcPipeline "${c.pipeline}"`;
   const connector = await c.client.getConfig(c.connectorName);
-  const slot = await withSession(c.source, what, (s) => readSlot(s, c.slotName));
+  const slot = c.slot !== undefined ? c.slot : await withSession(c.source, what, (s) => readSlot(s, c.slotName));
   if (!connector) {
     // Before the first connector: a slot someone else streams from would keep Debezium retrying forever.
     if (slot?.active && !c.preview) {

@@ -9,7 +9,7 @@
  * One catalog query whatever the number of tables. Knows nothing of Pulumi.
  */
 import type { PostgresConnection } from "../validation/common";
-import { ident, parseTableName, withSession } from "./connection";
+import { ident, parseTableName, withSession, type Session } from "./connection";
 
 /** One finding: which check, on which object, what is wrong, and what to run or change. */
 export interface PreflightFinding {
@@ -124,17 +124,20 @@ SELECT json_build_object(
 
 /** Runs every check and returns one report; throws only when the server cannot be reached. */
 export async function preflight(connection: PostgresConnection, opts: PreflightOptions = {}): Promise<PreflightReport> {
+  return withSession(connection, "preflight", (s) => preflightSession(s, opts));
+}
+
+/** The same checks over an open session (one query). */
+export async function preflightSession(s: Session, opts: PreflightOptions = {}): Promise<PreflightReport> {
   const refs = opts.tables?.map(parseTableName);
-  return withSession(connection, "preflight", async (s) => {
-    const [row] = await s.query<{ facts: PreflightFacts }>(FACTS_SQL, [
-      opts.role ?? null,
-      refs?.map((r) => r.schema) ?? [],
-      refs?.map((r) => r.table) ?? [],
-      refs === undefined,
-      REPLICATION_ROLES,
-    ]);
-    return evaluate(row.facts, s.major, opts);
-  });
+  const [row] = await s.query<{ facts: PreflightFacts }>(FACTS_SQL, [
+    opts.role ?? null,
+    refs?.map((r) => r.schema) ?? [],
+    refs?.map((r) => r.table) ?? [],
+    refs === undefined,
+    REPLICATION_ROLES,
+  ]);
+  return evaluate(row.facts, s.major, opts);
 }
 
 /** Turns the facts into findings (pure). */

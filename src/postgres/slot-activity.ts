@@ -31,7 +31,7 @@ export async function waitForStreaming(
   onProgress?: (line: string) => void,
 ): Promise<LiveSlot> {
   const deadline = Date.now() + timeoutMs;
-  let delay = 100;
+  let delay = 25;
   let reported = Date.now();
   for (;;) {
     const slot = await withSession(c, what, (s) => readSlot(s, slotName));
@@ -54,6 +54,6 @@ export async function waitForStreaming(
       onProgress?.(`${what}: waiting for Debezium to start streaming from slot "${slotName}"${slot.active ? `, held by ${holderOf(slot)}` : " (slot inactive)"}`);
     }
     await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 1000);
+    delay = Math.min(delay * 1.6, 1000);
   }
 }

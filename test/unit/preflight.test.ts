@@ -87,9 +87,10 @@ describe("preflight findings (pure)", () => {
 });
 
 describe("CLI (pure)", () => {
-  it("has a command table the lead can extend", () => {
-    assert.deepEqual(Object.keys(commands), ["preflight"]);
+  it("has a command per operational task, each with its usage", () => {
+    assert.deepEqual(Object.keys(commands), ["preflight", "status"]);
     assert.match(commands.preflight.usage, /--tables/);
+    assert.match(commands.status.usage, /--connector/);
   });
 
   it("parses flags, switches and positionals", () => {
