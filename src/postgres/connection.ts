@@ -71,9 +71,12 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
   const { Client } = require("pg") as typeof import("pg");
   const secrets = [c.password, c.sslKey];
   const target = describeTarget(c);
+  let lostWith: Error | undefined;
   const connectWith = async (tls: boolean) => {
     const client = new Client(clientConfig(c, tls));
-    client.on("error", () => undefined); // a dropped connection surfaces through the pending query instead
+    // A dropped connection surfaces through the pending query instead; when it drops between queries
+    // (pg_terminate_backend, server shutdown), the next query only says "not queryable": keep the cause for it.
+    client.on("error", (e: Error) => (lostWith ??= e));
     try {
       await client.connect();
       postgresStats.connections++;
@@ -98,7 +101,9 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
     throw connectError(err, c, what, secrets);
   }
   try {
-    const v = await client.query<{ server_version_num: string }>("SHOW server_version_num");
+    const v = await client.query<{ server_version_num: string }>("SHOW server_version_num").catch((err: unknown) => {
+      throw sqlError(lostWith && /not queryable/i.test(messageOf(err)) ? lostWith : err, what, secrets);
+    });
     postgresStats.statements++;
     const versionNum = Number(v.rows[0].server_version_num);
     const session: Session = {
@@ -111,7 +116,7 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
           const r = await client.query(sql, params as unknown[] | undefined);
           return r.rows;
         } catch (err) {
-          throw sqlError(err, what, secrets);
+          throw sqlError(lostWith && /not queryable/i.test(messageOf(err)) ? lostWith : err, what, secrets);
         }
       },
     };
@@ -156,9 +161,24 @@ function pgDetails(err: unknown): string {
   return parts.length ? ` (${parts.join(". ")})` : "";
 }
 
+/** SQLSTATEs and driver messages that mean the session is gone (server shutdown or restart, pg_terminate_backend, network). */
+const LOST_STATES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "ECONNRESET", "EPIPE"]);
+const LOST_MESSAGE = /Connection terminated|not queryable|terminating connection|server closed the connection|ECONNRESET|EPIPE/i;
+
+/** True when an error means the connection to PostgreSQL was lost in the middle of an operation. */
+export function isConnectionLost(err: unknown): boolean {
+  const code = sqlState(err);
+  return (code !== undefined && LOST_STATES.has(code)) || LOST_MESSAGE.test(messageOf(err));
+}
+
 function sqlError(err: unknown, what: string, secrets: Array<string | undefined>): CdcError {
   if (err instanceof CdcError) return err;
-  const msg = `${what}: PostgreSQL said: ${messageOf(err)}${pgDetails(err)}`;
+  let msg = `${what}: PostgreSQL said: ${messageOf(err)}${pgDetails(err)}`;
+  if (isConnectionLost(err)) {
+    msg +=
+      ". The connection to PostgreSQL was lost in the middle of the operation (server restart or failover, or the session was terminated); " +
+      "a statement that had not committed was rolled back. Check that the server is up, then run the command again: the operations are safe to repeat";
+  }
   return new CdcError(redact(msg, secrets), { code: sqlState(err) });
 }
 
@@ -169,6 +189,8 @@ function connectError(err: unknown, c: PostgresConnection, what: string, secrets
   if (code === "28P01" || /password authentication failed/i.test(raw)) next = "check the user name and password";
   else if (code === "3D000") next = `create database "${c.database}" or fix the database name`;
   else if (/ECONNREFUSED/.test(raw) || code === "ECONNREFUSED") next = "check that PostgreSQL is running and listening on that host and port";
+  else if (code === "57P03" || /the database system is (starting up|shutting down|in recovery mode)/i.test(raw))
+    next = "the server is starting up or shutting down (a restart); wait until it accepts connections, then run the command again";
   else if (/requires a valid client certificate|certificate authentication failed/i.test(raw))
     next = "give sslCert and sslKey: a client certificate whose common name is the user name, signed by a CA the server trusts (ssl_ca_file)";
   else if (/alert (unknown ca|bad certificate|certificate (unknown|expired|revoked))/i.test(raw))

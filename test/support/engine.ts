@@ -70,6 +70,12 @@ export interface UpOptions {
   preview?: boolean;
   /** Stop the run (as if the process were killed) right after this many create/update/replace/delete steps. */
   interruptAfterSteps?: number;
+  /**
+   * With interruptAfterSteps: the process dies after the provider finished the last step but before the
+   * engine wrote its result to the state (the object exists on the server, the state does not know it).
+   * Default false: the last step is recorded, then the run stops.
+   */
+  interruptBeforeRecording?: boolean;
 }
 
 export interface UpResult {
@@ -143,6 +149,13 @@ export class Engine {
       mutations++;
       if (options.interruptAfterSteps !== undefined && mutations >= options.interruptAfterSteps) {
         throw new EngineInterrupted(`interrupted after ${mutations} steps`);
+      }
+    };
+    // interruptBeforeRecording: called after the provider's step and before finish() records it.
+    const loseStep = () => {
+      if (options.interruptBeforeRecording && options.interruptAfterSteps !== undefined && mutations + 1 >= options.interruptAfterSteps) {
+        mutations++;
+        throw new EngineInterrupted(`interrupted after ${mutations} steps, before the last one was recorded`);
       }
     };
     const record = (op: StepOp, key: string) => {
@@ -222,6 +235,7 @@ export class Engine {
           if (preview) return { id: undefined, state: {} };
           const r = await provider.create(checked);
           if (!r.id) throw new Error(`${key}: provider did not return an ID from Create`);
+          loseStep();
           const res = finish(r.id, r.outs ?? {}, "create");
           countMutation();
           return res;
@@ -251,11 +265,13 @@ export class Engine {
             await deleteWith(provider, prior);
             this.log.push({ op: "delete", key });
           }
+          loseStep();
           const res = finish(r.id, r.outs ?? {}, "replace");
           countMutation();
           return res;
         }
         const r = provider.update ? await provider.update(prior.id, priorOuts, checked) : {};
+        loseStep();
         const res = finish(prior.id, r.outs ?? {}, "update");
         countMutation();
         return res;
