@@ -70,6 +70,14 @@ export interface CdcPipelineArgs {
    * snapshots again.
    */
   onSlotLoss?: pulumi.Input<SlotLossPolicy>;
+  /**
+   * Create the login role Debezium uses, with @pulumi/postgresql (needs a postgresql provider in
+   * `opts.providers`, e.g. `{ postgresql: new postgresql.Provider(...) }`). Unless `connectorSource` names
+   * another user, the connector logs in as this role. Its REPLICATION attribute and memberships (e.g.
+   * rds_replication) are left to the pipeline's ReplicationGrant (`ignoreChanges`), so the role resource
+   * does not revoke them on the next up. Changing the name replaces the role.
+   */
+  loginRole?: pulumi.Input<{ name: pulumi.Input<string>; password: pulumi.Input<string> }>;
   /** Grant REPLICATION and SELECT to the connector's role. Default true. */
   manageGrants?: pulumi.Input<boolean>;
   /**
@@ -86,7 +94,7 @@ export interface CdcPipelineArgs {
 /**
  * A whole PostgreSQL -> Debezium -> Kafka change data capture pipeline.
  *
- * Children, in dependency order: ReplicationGrant -> ReplicaIdentity (when
+ * Children, in dependency order: (login role, when asked) -> ReplicationGrant -> ReplicaIdentity (when
  * asked) -> Publication -> ReplicationSlot -> Kafka topics (when asked) ->
  * DebeziumConnector. `pulumi destroy` therefore deletes the connector first
  * (releasing the slot, clearing its offsets), then the slot, the publication,
@@ -111,6 +119,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
   /** WAL bytes the slot holds back (restart_lsn to current WAL position; null before the slot has one); refreshes with `pulumi refresh`. */
   declare readonly lagBytes: pulumi.Output<number | null>;
   /** The child resources, for users who want to depend on or export them. */
+  readonly loginRole?: import("@pulumi/postgresql").Role;
   readonly grant?: ReplicationGrant;
   readonly replicaIdentity?: ReplicaIdentity;
   readonly publication: Publication;
@@ -124,8 +133,11 @@ export class CdcPipeline extends pulumi.ComponentResource {
     assertKnownArgs(name, args);
 
     const source = pulumi.secret(pulumi.output(args.source).apply((s) => (typeof s === "string" ? parseConnectionString(s) : s) as PostgresConnectionInput));
+    const loginRole = args.loginRole ? pulumi.output(args.loginRole) : undefined;
     const connectorSource = pulumi.secret(
-      pulumi.all([source, args.connectorSource ?? {}]).apply(([s, c]) => ({ ...s, ...stripUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
+      pulumi
+        .all([source, args.connectorSource ?? {}, loginRole ?? {}])
+        .apply(([s, c, r]) => ({ ...s, ...roleLogin(r as { name?: string; password?: string }), ...stripUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
     );
     const plan = pulumi
       .all([args.tables ?? [], args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode ?? "initial", args.heartbeat])
@@ -151,10 +163,19 @@ export class CdcPipeline extends pulumi.ComponentResource {
       preflight: args.preflight ?? true,
       onSlotLoss: args.onSlotLoss ?? "fail",
       manageGrants: args.manageGrants ?? true,
+      roleCreatedByPipeline: !!args.loginRole && !(args.connectorSource as { user?: unknown } | undefined)?.user,
     });
 
     const manageGrants = pulumi.output(args.manageGrants ?? true);
     let last: pulumi.Resource[] = [];
+    if (loginRole) {
+      const postgresql = require("@pulumi/postgresql") as typeof import("@pulumi/postgresql");
+      this.loginRole = new postgresql.Role(
+        `${name}-role`,
+        { name: loginRole.apply((r) => r.name), login: true, password: pulumi.secret(loginRole.apply((r) => r.password)) },
+        { ...parent, provider: providerFor(opts, "postgresql"), dependsOn: gate, ignoreChanges: ["roles", "replication"], additionalSecretOutputs: ["password"] },
+      );
+    }
     this.grant = new ReplicationGrant(
       `${name}-grant`,
       {
@@ -164,7 +185,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
         tables: pulumi.all([tables, manageGrants]).apply(([t, m]) => (m ? t : [])),
         schemas: pulumi.all([tables, manageGrants]).apply(([t, m]) => (m && !t.length ? ["public"] : [])),
       },
-      { ...parent, dependsOn: gate },
+      { ...parent, dependsOn: this.loginRole ? [this.loginRole] : gate },
     );
     last = [this.grant];
 
@@ -255,6 +276,11 @@ function assertKnownArgs(name: string, args: CdcPipelineArgs): void {
     snapshotMode: (args.snapshotMode as string | undefined) ?? "initial",
     heartbeatIntervalMs: heartbeat?.intervalMs as number | undefined,
   });
+}
+
+/** user/password of the login role, when the pipeline creates one. */
+function roleLogin(r: { name?: string; password?: string }): Partial<PostgresConnectionInput> {
+  return r.name ? { user: r.name, password: r.password } : {};
 }
 
 function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {

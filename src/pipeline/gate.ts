@@ -28,11 +28,17 @@ export interface GateArgs {
   preflight: pulumi.Input<boolean>;
   onSlotLoss: pulumi.Input<SlotLossPolicy>;
   manageGrants: pulumi.Input<boolean>;
+  /** The pipeline creates the connector's login role itself (after this gate). */
+  roleCreatedByPipeline: boolean;
 }
 
 /** Problems the pipeline itself fixes are not problems: grants it makes, replica identity it sets, the slot it already has. */
-export function pipelineProblems(report: PreflightReport, o: { manageGrants: boolean; identityTables: string[]; ownSlotExists: boolean }): PreflightReport["problems"] {
+export function pipelineProblems(
+  report: PreflightReport,
+  o: { manageGrants: boolean; identityTables: string[]; ownSlotExists: boolean; roleCreatedByPipeline?: boolean },
+): PreflightReport["problems"] {
   return report.problems.filter((p) => {
+    if (o.roleCreatedByPipeline && ["role", "login", "connect"].includes(p.check)) return false;
     if (o.manageGrants && ["replication", "select", "usage"].includes(p.check)) return false;
     if (p.check === "replica_identity" && p.object && o.identityTables.includes(p.object)) return false;
     if (o.ownSlotExists && ["replication_slots", "wal_senders"].includes(p.check)) return false;
@@ -53,7 +59,7 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
           ownSlot: (await readSlot(s, plan.names.slotName)) ?? null,
           report: await preflightSession(s, { tables: plan.tables.length ? plan.tables : undefined, role }),
         }));
-        const problems = pipelineProblems(report, { manageGrants, identityTables, ownSlotExists: !!ownSlot });
+        const problems = pipelineProblems(report, { manageGrants, identityTables, ownSlotExists: !!ownSlot, roleCreatedByPipeline: a.roleCreatedByPipeline });
         if (problems.length) {
           throw new CdcError(
             `${what}: preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${source.host}:${source.port}/${source.database} (PostgreSQL ${report.serverVersion}); nothing was changed:\n` +

@@ -28,7 +28,7 @@ function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 describe("CdcPipeline wiring (mocks)", () => {
   const registered: Registered[] = [];
-  const options: Array<{ name: string; dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[] }> = [];
+  const options: Array<{ name: string; dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[]; ignoreChanges?: string[] }> = [];
   let lib: typeof import("pulumi-postgres-cdc");
 
   before(async () => {
@@ -62,6 +62,7 @@ describe("CdcPipeline wiring (mocks)", () => {
         parent: (a.opts.parent as unknown as { __name?: string } | undefined)?.__name,
         deleteBeforeReplace: (a.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
         additionalSecretOutputs: (a.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
+        ignoreChanges: a.opts.ignoreChanges,
       });
       return undefined;
     };
@@ -164,6 +165,27 @@ describe("CdcPipeline wiring (mocks)", () => {
     const topics = registered.filter((r) => r.type === "kafka:index/topic:Topic");
     assert.deepEqual(topics.map((t) => t.inputs.name).sort(), ["shop.public.customers", "shop.public.orders"]);
     assert.equal(topics[0].inputs.partitions, 3);
+  });
+
+  it("creates the login role with @pulumi/postgresql before the grants, and the connector logs in as it", async () => {
+    const postgresql = await import("@pulumi/postgresql");
+    const provider = new postgresql.Provider("pg", { host: "db" });
+    const p = build({ connectorSource: { host: "postgres" }, loginRole: { name: "cdc_login", password: "login-pw-5512" } }, { providers: { postgresql: provider } });
+    await settled(p);
+    const role = registered.find((r) => r.type === "postgresql:index/role:Role");
+    assert.ok(role, "Role registered");
+    assert.equal(unwrap(role!.inputs.name), "cdc_login");
+    assert.equal(role!.inputs.login, true);
+    assert.ok(JSON.stringify(role!.inputs.password).includes(SECRET_SIG), "the role's password is a secret");
+    const roleOpts = options.find((o) => o.name === "shop-role")!;
+    assert.deepEqual(roleOpts.ignoreChanges, ["roles", "replication"]);
+    assert.deepEqual(options.find((o) => o.name === "shop-grant")?.dependsOn, ["shop-role"]);
+    const grant = registered.find((r) => r.type.endsWith(":ReplicationGrant"))!;
+    assert.equal(grant.inputs.role, "cdc_login");
+    const config = unwrap(registered.find((r) => r.type.endsWith(":DebeziumConnector"))!.inputs.config) as Record<string, string>;
+    assert.equal(config["database.user"], "cdc_login");
+    assert.equal(config["database.password"], "login-pw-5512");
+    assert.equal(config["database.hostname"], "postgres");
   });
 
   it("rejects bad arguments with every problem at once", async () => {
