@@ -46,8 +46,12 @@ export function loadSerializedProvider(text: string, nodeModules = consumerNodeM
   const key = `${nodeModules}\0${text}`;
   let p = cache.get(key);
   if (!p) {
-    const requireFromString = require("require-from-string") as (code: string, opts?: { prependPaths?: string[] }) => { handler: () => dynamic.ResourceProvider };
-    p = requireFromString(text, { prependPaths: [nodeModules] }).handler();
+    const requireFromString = require("require-from-string") as (code: string, filename?: string) => { handler: () => dynamic.ResourceProvider };
+    // The host evaluates the text with an empty file name from the program's directory, so its requires
+    // resolve from that directory's node_modules. A file name inside the program directory gives the same
+    // resolution, and keeps Node's resolution cache (keyed by the requiring module's directory) apart
+    // between programs in one test process.
+    p = requireFromString(text, path.join(path.dirname(nodeModules), "__dynamic_provider__.js")).handler();
     cache.set(key, p);
   }
   return p;
