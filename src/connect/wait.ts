@@ -31,6 +31,11 @@ export interface WaitOptions {
   zeroTaskGraceMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /**
+   * For RUNNING: how long RUNNING must hold before the wait returns, ms. A task can report RUNNING
+   * and fail on its first poll; the status is read again after this long. Default 100.
+   */
+  settleMs?: number;
 }
 
 /** The client calls the wait needs. */
@@ -93,6 +98,8 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
   const timeoutMs = opts.timeoutMs ?? 300000;
   const minTasks = opts.minTasks ?? 1;
   const grace = opts.zeroTaskGraceMs ?? 5000;
+  const settleMs = opts.settleMs ?? 100;
+  let runningSince: number | undefined;
   const backoff: BackoffPolicy = { initialDelayMs: 25, maxDelayMs: 2000, multiplier: 1.6, jitter: 0.3, ...opts.backoff };
   const start = Date.now();
   const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
@@ -150,6 +157,14 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
       }
       progress(`connector "${name}": ${describeStatus(s)}${done && !confirmedNoTasks ? "" : note} after ${elapsed()}`);
     } else progress(`connector "${name}": ${describeStatus(s)} after ${elapsed()}`);
+    if (done && s && wanted === "RUNNING" && settleMs > 0) {
+      // Confirm RUNNING once it has held for settleMs (a FAILED state in between is caught above).
+      runningSince ??= Date.now();
+      if (Date.now() - runningSince < settleMs && Date.now() - start < timeoutMs) {
+        await sleep(Math.max(0, Math.min(settleMs - (Date.now() - runningSince), timeoutMs - (Date.now() - start))));
+        continue;
+      }
+    } else if (!done) runningSince = undefined;
     if (done && s) return s;
     const remaining = timeoutMs - (Date.now() - start);
     if (remaining <= 0) {

@@ -98,11 +98,13 @@ async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boole
 async function settle(client: ConnectClient, i: DebeziumConnectorInputs): Promise<ConnectorStateInfo | undefined> {
   if (!i.waitForRunning) return client.getStatus(i.name);
   const wanted = CONNECT_STATE[i.state];
-  const status = await waitForState(client, i.name, wanted, { timeoutMs: i.runningTimeoutSeconds * 1000, onProgress: progress });
-  if (i.streaming && wanted === "RUNNING") {
-    await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress);
-  }
-  return status;
+  const timeoutMs = i.runningTimeoutSeconds * 1000;
+  if (!i.streaming || wanted !== "RUNNING") return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress });
+  // Debezium holding the slot is stronger evidence than RUNNING holding for a while: wait for it,
+  // then read the status once more, so a task that failed meanwhile still fails the wait.
+  await waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0 });
+  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress);
+  return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0 });
 }
 
 async function applyState(client: ConnectClient, i: DebeziumConnectorInputs, current: string | undefined): Promise<void> {
