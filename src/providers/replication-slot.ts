@@ -18,7 +18,8 @@ import { normalizedConnection, targetDatabase } from "../validation/target";
 import { checkWith, label, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
 
 /** Outputs of a ReplicationSlot (what state holds). Numbers are JSON numbers, LSNs strings. */
-export interface ReplicationSlotOutputs {
+export interface ReplicationSlotOutputs
+  extends Pick<LiveSlot, "active" | "activePid" | "restartLsn" | "confirmedFlushLsn" | "walStatus" | "retainedWalBytes"> {
   connection?: PostgresConnectionInput;
   connectionString?: string;
   name: string;
@@ -28,12 +29,6 @@ export interface ReplicationSlotOutputs {
   failover: boolean;
   onDeleteWhileActive: DeleteWhileActive;
   deleteTimeoutSeconds: number;
-  active: boolean;
-  activePid: number | null;
-  restartLsn: string | null;
-  confirmedFlushLsn: string | null;
-  walStatus: string | null;
-  retainedWalBytes: number | null;
 }
 
 const what = (name: unknown) => label("ReplicationSlot", typeof name === "string" ? name : undefined);
