@@ -9,7 +9,7 @@
  * removed at the end of the run, also when tests fail (see hooks.ts), and
  * killed on process exit as a last resort.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -79,13 +79,41 @@ process.on("exit", () => {
   }
 });
 
-function binDir(major: number): string {
+function installedBinDir(major: number): string {
   // The packages export only an ES module entry; find their folder through the module paths instead.
   for (const base of module.paths) {
     const native = path.join(base, `pg${major}`, "native");
     if (fs.existsSync(path.join(native, "bin", "postgres"))) return native;
   }
   throw new Error(`PostgreSQL ${major} binaries not found: is the npm package pg${major} installed (npm ci)?`);
+}
+
+/** True when uid/gid 65534 can execute a file (every directory on the way must be searchable by others). */
+function reachableByServerUser(file: string): boolean {
+  return spawnSync(file, ["--version"], { uid: RUN_AS, gid: RUN_AS, env: { LD_LIBRARY_PATH: path.join(path.dirname(file), "..", "lib") } }).status === 0;
+}
+
+const binDirs = new Map<number, string>();
+
+/**
+ * The binaries of a major. As root the server runs as uid 65534, which cannot
+ * reach node_modules when the checkout lies under a private directory (e.g.
+ * one made by mktemp -d); the binaries are then copied once per run into a
+ * world-readable temporary directory.
+ */
+function binDir(major: number): string {
+  let dir = binDirs.get(major);
+  if (dir) return dir;
+  dir = installedBinDir(major);
+  if (isRoot && !reachableByServerUser(path.join(dir, "bin", "postgres"))) {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), `cdc-pg${major}-bin-`));
+    fs.chmodSync(copy, 0o755);
+    execFileSync("cp", ["-a", `${dir}/.`, copy]);
+    process.on("exit", () => fs.rmSync(copy, { recursive: true, force: true }));
+    dir = copy;
+  }
+  binDirs.set(major, dir);
+  return dir;
 }
 
 export async function freePort(): Promise<number> {
@@ -123,7 +151,7 @@ export async function startPostgres(opts: StartOptions): Promise<PgServer> {
     ["-D", dataDir, "-U", "postgres", "--pwfile", pwFile, "-A", "scram-sha-256", "-E", "UTF8", "--no-sync", "--locale=C"],
     { env, ...ids, encoding: "utf8" },
   );
-  if (init.status !== 0) throw new Error(`initdb for PostgreSQL ${opts.major} failed: ${init.stderr || init.stdout}`);
+  if (init.status !== 0) throw new Error(`initdb for PostgreSQL ${opts.major} failed: ${init.error?.message ?? ""} ${init.stderr || init.stdout || ""}`.trim());
 
   const hba = [
     ...(opts.hba ?? []),
