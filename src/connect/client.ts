@@ -170,6 +170,11 @@ export function validationErrors(infos: ConfigInfos): PropertyErrors[] {
   return out;
 }
 
+/** "property: error" for every error of a validate answer. */
+export function validationLines(infos: ConfigInfos): string[] {
+  return validationErrors(infos).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+}
+
 function errorCodeOf(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e && typeof e === "object"; i++) {
@@ -352,8 +357,38 @@ export class ConnectClient {
    */
   async putConfig(name: string, config: Readonly<ConnectorConfigInput>): Promise<PutConfigResult> {
     const body = { ...normalizeConfig(config), name };
-    const res = await this.call("PUT", ["connectors", name, "config"], { body, config: body, connector: name });
+    const res = await this.call("PUT", ["connectors", name, "config"], { body, config: body, connector: name }).catch((err: unknown) => this.explainConfigCrash(err, `PUT /connectors/${name}/config`, name, body));
     return { created: res.status === 201, info: res.body as ConnectorInfo };
+  }
+
+  /**
+   * Kafka Connect 4.x answers a create or config update whose validation
+   * produced errors for a property outside the connector's ConfigDef (Debezium
+   * reports a failed database connection on `database.hostname` that way) with
+   * HTTP 500 and a NullPointerException about ConfigInfo.configValue(), instead
+   * of the 400 listing the errors. The validate endpoint still lists them, so
+   * the error the user sees names the properties as for a 400.
+   */
+  private async explainConfigCrash(err: unknown, endpoint: string, name: string, config: Record<string, string>): Promise<never> {
+    if (!(err instanceof ConnectError) || err.status !== 500 || !/ConfigInfo\.configValue\(\)|ConfigValueInfo\.errors\(\)/.test(err.connectMessage ?? "")) throw err;
+    const connectorClass = config["connector.class"];
+    const result = connectorClass ? await this.validate(connectorClass, config).catch(() => undefined) : undefined;
+    const lines = result ? validationLines(result) : [];
+    if (!lines.length) throw err;
+    throw new ConnectError({
+      kind: "http",
+      status: 500,
+      errorCode: err.errorCode,
+      connectMessage: err.connectMessage,
+      connector: name,
+      endpoint,
+      configErrors: lines,
+      message: this.scrub(
+        `Kafka Connect ${endpoint} for connector "${name}" rejected the connector configuration with ${lines.length} error(s) (Connect answered HTTP 500 instead of listing them; these come from its validate endpoint):\n` +
+          lines.map((l) => `  - ${l}`).join("\n") +
+          `\nFix these properties; the connector was not ${endpoint.startsWith("POST") ? "created" : "changed"}.`,
+      ),
+    });
   }
 
   /**
@@ -422,7 +457,7 @@ export class ConnectClient {
         }
         throw err;
       }
-    });
+    }).catch((err: unknown) => this.explainConfigCrash(err, endpoint, name, wanted));
     if (after === "PAUSED") await this.pause(name);
     if (after === "STOPPED") await this.stop(name);
     return result;

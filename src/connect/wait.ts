@@ -6,7 +6,12 @@
  * - `tasks: []` for ~100-400 ms after a create, resume or config change is
  *   transient; a connector that has no tasks by design is accepted after a
  *   grace period once GET /tasks confirms there are none;
- * - a FAILED connector or task fails the wait at once, with its trace.
+ * - a FAILED connector or task fails the wait at once, with its trace,
+ *   except right after a restart request: Connect answers the restart with
+ *   202 and keeps reporting the old FAILED state until the worker has
+ *   processed it (seen on a real distributed cluster), so a FAILED state is
+ *   stale until the instance has been seen in another state or
+ *   `restartGraceMs` has passed.
  */
 import type { ConnectClient } from "./client";
 import { ConnectError } from "./errors";
@@ -36,6 +41,10 @@ export interface WaitOptions {
    * and fail on its first poll; the status is read again after this long. Default 100.
    */
   settleMs?: number;
+  /** When a restart of failed instances was requested (Date.now()); FAILED states are stale until each instance is seen otherwise, or restartGraceMs passes. */
+  restartedAt?: number;
+  /** Default 15000. */
+  restartGraceMs?: number;
 }
 
 /** The client calls the wait needs. */
@@ -78,11 +87,32 @@ export function trimTrace(trace: string, maxFrames = 3, maxChars = 3000): string
   return text;
 }
 
-function failures(s: ConnectorStateInfo): string[] {
+function failures(s: ConnectorStateInfo, stale: (instance: string) => boolean = () => false): string[] {
   const out: string[] = [];
-  if (s.connector.state === "FAILED") out.push(`connector FAILED:\n${trimTrace(s.connector.trace ?? "(no trace)")}`);
-  for (const t of s.tasks) if (t.state === "FAILED") out.push(`task ${t.id} FAILED:\n${trimTrace(t.trace ?? "(no trace)")}`);
+  if (s.connector.state === "FAILED" && !stale("connector")) out.push(`connector FAILED:\n${trimTrace(s.connector.trace ?? "(no trace)")}`);
+  for (const t of s.tasks) if (t.state === "FAILED" && !stale(`task ${t.id}`)) out.push(`task ${t.id} FAILED:\n${trimTrace(t.trace ?? "(no trace)")}`);
   return out;
+}
+
+function failedError(client: StatusSource, name: string, wanted: TargetState, s: ConnectorStateInfo, failed: string[]): ConnectError {
+  return new ConnectError({
+    kind: "state",
+    connector: name,
+    message:
+      `Connector "${name}" failed while waiting for ${wanted} (${describeStatus(s)}):\n${client.scrub(failed.join("\n"))}\n` +
+      `Fix the cause, then restart the failed instances (POST /connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true).`,
+  });
+}
+
+/**
+ * Reads the status once and throws the same error as {@link waitForState}
+ * when the connector or a task is FAILED (for waits on something else, such
+ * as Debezium taking its slot, that must not outlast a failed task).
+ */
+export async function throwIfFailed(client: StatusSource, name: string, wanted: TargetState): Promise<void> {
+  const s = await client.getStatus(name);
+  const failed = s ? failures(s) : [];
+  if (s && failed.length) throw failedError(client, name, wanted, s, failed);
 }
 
 /**
@@ -114,24 +144,24 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
     lastLine = key;
     opts.onProgress?.(line);
   };
+  const restartGraceMs = opts.restartGraceMs ?? 15000;
+  const restarted = new Set<string>();
+  const stale = (instance: string) => opts.restartedAt !== undefined && !restarted.has(instance) && Date.now() - opts.restartedAt < restartGraceMs;
   for (;;) {
     const s = await client.getStatus(name);
     last = s;
     let done = false;
     let note = "";
     if (s) {
-      const failed = failures(s);
+      if (s.connector.state !== "FAILED") restarted.add("connector");
+      for (const t of s.tasks) if (t.state !== "FAILED") restarted.add(`task ${t.id}`);
+      const failed = failures(s, stale);
       if (failed.length > 0) {
-        const text = client.scrub(failed.join("\n"));
         progress(`connector "${name}": ${describeStatus(s)} after ${elapsed()}`);
-        throw new ConnectError({
-          kind: "state",
-          connector: name,
-          message:
-            `Connector "${name}" failed while waiting for ${wanted} (${describeStatus(s)}):\n${text}\n` +
-            `Fix the cause, then restart the failed instances (POST /connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true).`,
-        });
+        throw failedError(client, name, wanted, s, failed);
       }
+      const isStale = s.connector.state === "FAILED" || s.tasks.some((t) => t.state === "FAILED");
+      if (isStale) note = " (restart requested)";
       const c = s.connector.state;
       const tasks = s.tasks;
       if (wanted === "RUNNING") {

@@ -21,7 +21,9 @@ export function holderOf(slot: LiveSlot): string {
 /**
  * Waits until a Debezium backend holds the slot. Fails at once when the slot
  * is gone, and at the deadline when it is still inactive or held by another
- * backend, naming that backend.
+ * backend, naming that backend. `check`, when given, runs on every poll and
+ * ends the wait by throwing (the caller's way to stop waiting for a consumer
+ * that has failed, e.g. a Debezium task that went FAILED).
  */
 export async function waitForStreaming(
   c: PostgresConnection,
@@ -29,6 +31,7 @@ export async function waitForStreaming(
   what: string,
   timeoutMs: number,
   onProgress?: (line: string) => void,
+  check?: () => Promise<void>,
 ): Promise<LiveSlot> {
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
@@ -39,6 +42,7 @@ export async function waitForStreaming(
       throw new CdcError(`${what}: replication slot "${slotName}" does not exist, so Debezium cannot stream. Create the slot (ReplicationSlot) before the connector.`);
     }
     if (isDebeziumHolder(slot)) return slot;
+    await check?.();
     if (Date.now() >= deadline) {
       if (slot.active) {
         throw new CdcError(
@@ -55,5 +59,30 @@ export async function waitForStreaming(
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 1.6, 1000);
+  }
+}
+
+/**
+ * After a Debezium connector was deleted or stopped: waits until no Debezium
+ * backend holds the slot any more. Kafka Connect removes a connector's config
+ * first and stops its task afterwards (up to the worker's
+ * task.shutdown.graceful.timeout.ms, 5 s by default), so the slot can stay
+ * held for a while after the DELETE answered. Returns true once released (or
+ * gone), false if a Debezium backend still holds it at the deadline.
+ */
+export async function waitForDebeziumRelease(c: PostgresConnection, slotName: string, what: string, timeoutMs: number, onProgress?: (line: string) => void): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 25;
+  let reported = false;
+  for (;;) {
+    const slot = await withSession(c, what, (s) => readSlot(s, slotName));
+    if (!slot || !isDebeziumHolder(slot)) return true;
+    if (Date.now() >= deadline) return false;
+    if (!reported) {
+      reported = true;
+      onProgress?.(`${what}: waiting for Debezium to release slot "${slotName}" (${holderOf(slot)})`);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 1.6, 500);
   }
 }

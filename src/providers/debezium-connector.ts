@@ -3,13 +3,13 @@
  * provider protocol and the Kafka Connect client (src/connect).
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { ConnectClient } from "../connect/client";
+import { ConnectClient, validationLines } from "../connect/client";
 import { isSecretKey } from "../connect/errors";
 import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mergeLiveConfig } from "../connect/config-compare";
 import type { ConnectorStateInfo } from "../connect/types";
-import { waitForState } from "../connect/wait";
+import { throwIfFailed, waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
-import { holderOf, waitForStreaming } from "../postgres/slot-activity";
+import { holderOf, waitForDebeziumRelease, waitForStreaming } from "../postgres/slot-activity";
 import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
@@ -73,11 +73,7 @@ function inputProblems(i: DebeziumConnectorInputs): string[] {
 async function validateWithConnect(client: ConnectClient, i: DebeziumConnectorInputs): Promise<void> {
   const result = await client.validate(i.config["connector.class"], { ...i.config, name: i.name });
   if (result.error_count === 0) return;
-  const lines: string[] = [];
-  for (const c of result.configs) {
-    const errors = c.value?.errors ?? [];
-    for (const e of errors) lines.push(`  - ${c.value?.name ?? c.definition?.name}: ${e}`);
-  }
+  const lines = validationLines(result).map((l) => `  - ${l}`);
   throw new CdcError(
     `${what(i.name)}: Kafka Connect rejected the configuration (${result.error_count} error${result.error_count === 1 ? "" : "s"}):\n${lines.join("\n")}\nFix these properties in config; nothing was changed on the cluster.`,
   );
@@ -95,34 +91,46 @@ async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boole
   }
 }
 
-async function settle(client: ConnectClient, i: DebeziumConnectorInputs): Promise<ConnectorStateInfo | undefined> {
+async function settle(client: ConnectClient, i: DebeziumConnectorInputs, restartedAt?: number): Promise<ConnectorStateInfo | undefined> {
   if (!i.waitForRunning) return client.getStatus(i.name);
   const wanted = CONNECT_STATE[i.state];
   const timeoutMs = i.runningTimeoutSeconds * 1000;
-  if (!i.streaming || wanted !== "RUNNING") return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress });
-  // Debezium holding the slot is stronger evidence than RUNNING holding for a while: wait for it,
-  // then read the status once more, so a task that failed meanwhile still fails the wait.
-  await waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0 });
-  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress);
+  if (!i.streaming || wanted !== "RUNNING") return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, restartedAt });
+  // Debezium holding the slot is stronger evidence than RUNNING holding for a while: wait for it
+  // (a task that fails meanwhile ends the wait with its trace), then read the status once more.
+  await waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0, restartedAt });
+  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress, () => throwIfFailed(client, i.name, wanted));
   return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0 });
 }
 
+/**
+ * Moves a connector that exists to the wanted target state. Only a PAUSED or
+ * STOPPED connector is resumed: right after a create or a config change a
+ * distributed cluster reports 404 or UNASSIGNED for a while, which is not a
+ * reason to resume.
+ */
 async function applyState(client: ConnectClient, i: DebeziumConnectorInputs, current: string | undefined): Promise<void> {
   const wanted = CONNECT_STATE[i.state];
   if (current === wanted) return;
   if (wanted === "PAUSED") await client.pause(i.name);
   else if (wanted === "STOPPED") await client.stop(i.name);
-  else await client.resume(i.name);
+  else if (current === "PAUSED" || current === "STOPPED") await client.resume(i.name);
 }
 
-/** With restartFailedTasks and state running: restarts the FAILED connector/tasks found in the live status. */
-async function restartFailed(client: ConnectClient, i: DebeziumConnectorInputs, known?: ConnectorStateInfo): Promise<void> {
-  if (!i.restartFailedTasks || i.state !== "running") return;
+/**
+ * With restartFailedTasks and state running: restarts the FAILED connector/tasks found in the live
+ * status. Returns when the restart was requested (for the wait that follows), or undefined.
+ */
+async function restartFailed(client: ConnectClient, i: DebeziumConnectorInputs, known?: ConnectorStateInfo): Promise<number | undefined> {
+  if (!i.restartFailedTasks || i.state !== "running") return undefined;
   const status = known ?? (await client.getStatus(i.name));
   if (status?.tasks.some((t) => t.state === "FAILED") || status?.connector.state === "FAILED") {
     progress(`${what(i.name)}: restarting failed tasks`);
+    const at = Date.now();
     await client.restart(i.name, { includeTasks: true, onlyFailed: true });
+    return at;
   }
+  return undefined;
 }
 
 /**
@@ -197,10 +205,14 @@ export const provider = {
         await client.create(i.name, i.config, initial === "RUNNING" ? undefined : initial);
       }
       try {
-        const status0 = await client.getStatus(i.name);
-        await applyState(client, i, status0?.connector.state);
-        if (existing) await restartFailed(client, i, status0);
-        const status = await settle(client, i);
+        // A new connector starts in its initial target state; an adopted one is moved to it.
+        let restartedAt: number | undefined;
+        if (existing) {
+          const status0 = await client.getStatus(i.name);
+          await applyState(client, i, status0?.connector.state);
+          restartedAt = await restartFailed(client, i, status0);
+        }
+        const status = await settle(client, i, restartedAt);
         const info = await client.getConnector(i.name);
         return { id: i.name, outs: outputsOf(i, status, info?.type) };
       } catch (err) {
@@ -224,8 +236,8 @@ export const provider = {
       }
       let status = await client.getStatus(i.name);
       await applyState(client, i, status?.connector.state);
-      await restartFailed(client, i);
-      status = await settle(client, i);
+      const restartedAt = await restartFailed(client, i);
+      status = await settle(client, i, restartedAt);
       const info = await client.getConnector(i.name);
       return { outs: outputsOf(i, status, info?.type ?? olds.type) };
     });
@@ -259,6 +271,12 @@ export const provider = {
       while (await client.getConfig(name)) {
         if (Date.now() > deadline) throw new CdcError(`${what(name)}: still present on ${client.url} after delete; check the Connect workers`);
         await new Promise((r) => setTimeout(r, 200));
+      }
+      // The worker stops the task after the config is gone: wait until Debezium lets go of the slot,
+      // so whatever runs next (a replacement connector, the slot's delete) finds it free.
+      if (props.streaming) {
+        const released = await waitForDebeziumRelease(props.streaming.connection, props.streaming.slotName, what(name), Math.max(0, deadline - Date.now()), progress);
+        if (!released) progress(`${what(name)}: deleted, but Debezium still holds slot "${props.streaming.slotName}"; check the Connect workers`);
       }
     });
   },

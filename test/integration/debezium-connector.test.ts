@@ -1,16 +1,20 @@
 /**
  * DebeziumConnector through the serialized provider (as Pulumi's dynamic
- * provider host runs it) against the Kafka Connect double with its Debezium
- * PostgreSQL plugin, streaming from a real PostgreSQL server per major.
+ * provider host runs it), streaming from a real PostgreSQL server per major,
+ * on both Connect targets: the real stack (Kafka Connect 4 in distributed
+ * mode with two workers, Debezium 3.6; change events read from Kafka) and the
+ * Connect double with its Debezium PostgreSQL plugin. The same assertions run
+ * on both, so a behaviour of the double that drifts from the real system
+ * fails here.
  */
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import type { Client as PgClient, ClientConfig } from "pg";
 import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import type { ConnectDouble } from "../support/connect-double/server";
-import { changeEvents, deleteAllConnectors, setupDebeziumDatabase, startDebeziumDouble, waitFor, type DebeziumDatabase } from "../support/debezium-fixture";
+import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
+import { setupDebeziumDatabase, waitFor, type DebeziumDatabase } from "../support/debezium-fixture";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
-import { pgMajors, sharedPostgres, uniqueName } from "../support/postgres";
+import { sharedPostgres, uniqueName } from "../support/postgres";
 
 type Inputs = Record<string, unknown>;
 interface Task {
@@ -57,17 +61,23 @@ async function holdSlot(dbz: DebeziumDatabase, slot: string): Promise<{ pid: num
   return { pid: row.active_pid!, release: () => client.end().catch(() => undefined) };
 }
 
-for (const major of pgMajors()) {
-  describe(`DebeziumConnector on the Connect double and PostgreSQL ${major} @pg`, function () {
-    this.timeout(60000);
+for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
+  describe(`DebeziumConnector on ${kind === "real" ? "real Kafka Connect + Debezium" : "the Connect double"} and PostgreSQL ${major} @pg${kind === "real" ? " @real" : ""}`, function () {
+    this.timeout(kind === "real" ? 180000 : 60000);
     let dbz: DebeziumDatabase;
-    let double: ConnectDouble;
+    let target: ConnectTarget;
     const messages: string[] = [];
     const resource = () => new HostedResource<Inputs>(hosted.provider, hosted.text);
-    const inputs = (name: string, config: Record<string, unknown>, extra: Inputs = {}): Inputs => ({ connect: { url: double.url }, name, config, ...extra });
+    const inputs = (name: string, config: Record<string, unknown>, extra: Inputs = {}): Inputs => ({ connect: { url: target.url }, name, config, ...extra });
     const streaming = (slotName: string) => ({ connection: dbz.connection(), slotName, timeoutSeconds: 20 });
-    const status = async (name: string) => (await (await fetch(`${double.url}/connectors/${encodeURIComponent(name)}/status`)).json()) as { connector: { state: string }; tasks: Task[] };
-    const liveConfig = async (name: string) => (await (await fetch(`${double.url}/connectors/${encodeURIComponent(name)}/config`)).json()) as Record<string, string>;
+    const status = async (name: string) => (await (await fetch(`${target.url}/connectors/${encodeURIComponent(name)}/status`)).json()) as { connector: { state: string }; tasks: Task[] };
+    const liveConfig = async (name: string) => (await (await fetch(`${target.url}/connectors/${encodeURIComponent(name)}/config`)).json()) as Record<string, string>;
+    /** One task, RUNNING, on one of the target's workers. */
+    const assertRunningTasks = (tasks: unknown) => {
+      const list = tasks as Task[];
+      assert.deepEqual(list.map((t) => [t.id, t.state]), [[0, "RUNNING"]], JSON.stringify(tasks));
+      assert.ok(target.workerIds.includes(list[0].workerId), `task on ${list[0].workerId}, workers ${target.workerIds.join(", ")}`);
+    };
     /** Asserts a rejection, records its message for the final secret check, returns the message. */
     const rejects = async (p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> => {
       let message = "";
@@ -83,17 +93,17 @@ for (const major of pgMajors()) {
     before(async () => {
       const pg = await sharedPostgres(major);
       dbz = await setupDebeziumDatabase(pg);
-      double = await startDebeziumDouble();
+      target = await startConnectTarget(kind);
     });
 
     afterEach(async () => {
-      double.clearFaults();
-      await deleteAllConnectors(double);
+      target.double?.clearFaults();
+      await target.deleteAllConnectors();
       await dbz.dropSlots();
     });
 
     after(async () => {
-      await double?.close();
+      await target?.close();
     });
 
     it("validates first: every invalid property is listed and nothing is created", async () => {
@@ -101,8 +111,8 @@ for (const major of pgMajors()) {
       const config = dbz.connectorConfig(slot, { "topic.prefix": undefined, "snapshot.mode": "sometimes", "slot.name": "Bad-Slot!" });
       const msg = await rejects(resource().create(inputs(uniqueName("badcfg"), config)), /rejected the configuration \(3 errors\)/, /topic\.prefix: .*A value is required/, /snapshot\.mode: .*Value must be one of/, /slot\.name: .*Valid replication slot name/, /nothing was changed/);
       assert.doesNotMatch(msg, new RegExp(dbz.password));
-      assert.deepEqual(double.connectorNames(), []);
-      assert.equal(double.requests.filter((r) => r.method !== "GET" && !r.path.includes("/validate")).length, 0, "no write besides validate");
+      assert.deepEqual((await target.connectorNames()), []);
+      assert.equal(target.requests.filter((r) => r.method !== "GET" && !r.path.includes("/validate")).length, 0, "no write besides validate");
     });
 
     it("a wrong database password is caught by validate: clear error, no password, nothing created", async () => {
@@ -113,7 +123,7 @@ for (const major of pgMajors()) {
         /database\.hostname: Error while validating connector config: FATAL: password authentication failed for user/,
       );
       assert.ok(!msg.includes(wrong) && !msg.includes(dbz.password), msg);
-      assert.deepEqual(double.connectorNames(), []);
+      assert.deepEqual((await target.connectorNames()), []);
     });
 
     it("creates: waits for RUNNING and for Debezium to hold the slot, reporting progress; outputs as Connect stores them", async () => {
@@ -130,7 +140,7 @@ for (const major of pgMajors()) {
       assert.equal(r.id, name);
       assert.equal(outs.name, name);
       assert.equal(outs.connectorState, "RUNNING");
-      assert.deepEqual(outs.tasks, [{ id: 0, state: "RUNNING", workerId: double.workerId }]);
+      assertRunningTasks(outs.tasks);
       assert.equal(outs.type, "source");
       const stored = outs.config as Record<string, unknown>;
       assert.ok(Object.values(stored).every((v) => typeof v === "string"), JSON.stringify(stored));
@@ -138,13 +148,16 @@ for (const major of pgMajors()) {
       assert.equal(stored["database.port"], String(dbz.pg.port));
       assert.equal(stored["tombstones.on.delete"], "false");
       assert.equal(stored["heartbeat.interval.ms"], "1000");
-      assert.deepEqual(double.connectorNames(), [name]);
+      assert.deepEqual((await target.connectorNames()), [name]);
       const live = await liveConfig(name);
       assert.equal(live["tasks.max"], "1");
       assert.equal(live.name, name);
       // The snapshot reached the topic.
       const topic = `${config["topic.prefix"]}.public.orders`;
-      const snap = await waitFor("snapshot events", () => changeEvents(double, topic).filter((e) => e.op === "r").length === 2 && changeEvents(double, topic));
+      const snap = await waitFor("snapshot events", async () => {
+        const e = (await target.changeEvents(topic)).filter((x) => x.op === "r");
+        return e.length === 2 && e;
+      });
       assert.deepEqual(snap.map((e) => e.after?.id).sort(), [1, 2]);
     });
 
@@ -156,8 +169,8 @@ for (const major of pgMajors()) {
       await dbz.query("INSERT INTO orders VALUES (100, 'new', 1); UPDATE orders SET qty = 2 WHERE id = 100; DELETE FROM orders WHERE id = 100; UPDATE items SET label = 'uno' WHERE id = 1");
       const orders = `${config["topic.prefix"]}.public.orders`;
       const items = `${config["topic.prefix"]}.public.items`;
-      const events = await waitFor("c/u/d events", () => {
-        const e = changeEvents(double, orders).filter((x) => x.op !== "r");
+      const events = await waitFor("c/u/d events", async () => {
+        const e = (await target.changeEvents(orders)).filter((x) => x.op !== "r");
         return e.length >= 3 && e;
       });
       assert.deepEqual(events.map((e) => e.op), ["c", "u", "d"]);
@@ -167,7 +180,7 @@ for (const major of pgMajors()) {
       assert.deepEqual(events[1].after, { id: 100, name: "new", qty: 2 });
       assert.deepEqual(events[2].before, { id: 100, name: "new", qty: 2 });
       assert.equal(events[2].after, null);
-      const itemUpdate = await waitFor("items update", () => changeEvents(double, items).find((e) => e.op === "u"));
+      const itemUpdate = await waitFor("items update", async () => (await target.changeEvents(items)).find((e) => e.op === "u"));
       assert.equal(itemUpdate.before, null, "default replica identity: no before-image");
       assert.deepEqual(itemUpdate.after, { id: 1, label: "uno" });
       await dbz.query("UPDATE items SET label = 'one' WHERE id = 1");
@@ -204,7 +217,7 @@ for (const major of pgMajors()) {
       // The replace itself: old connector deleted first, the new one takes over the slot.
       const replaced = await r.up(inputs(`${name}_v2`, config, { streaming: streaming(slot) }));
       assert.equal(replaced.action, "replace");
-      assert.deepEqual(double.connectorNames(), [`${name}_v2`]);
+      assert.deepEqual((await target.connectorNames()), [`${name}_v2`]);
       assert.equal(replaced.outs.connectorState, "RUNNING");
       assert.equal((await dbz.waitForSlot(slot, true, 3000)).application_name, "Debezium Streaming");
     });
@@ -226,9 +239,9 @@ for (const major of pgMajors()) {
       assert.equal(live["heartbeat.interval.ms"], "300");
       // The old task's backend may linger a moment after its restart, so the new holder is awaited briefly.
       assert.equal((await dbz.waitForSlot(slot, true, 3000)).application_name, "Debezium Streaming", "streaming again after the config change");
-      assert.equal(double.requests.filter((q) => q.method === "PUT" && q.path === `/connectors/${name}/config`).length, 1);
+      assert.equal(target.requests.filter((q) => q.method === "PUT" && q.path === `/connectors/${name}/config`).length, 1);
       // Heartbeats now flow.
-      await waitFor("heartbeat records", () => (double.topics.get(`__debezium-heartbeat.${config["topic.prefix"]}`) ?? []).length > 0);
+      await waitFor("heartbeat records", async () => (await target.records(`__debezium-heartbeat.${config["topic.prefix"]}`)).length > 0);
 
       const paused = await r.up(base({ state: "paused" }, newConfig));
       assert.equal(paused.action, "update");
@@ -251,7 +264,7 @@ for (const major of pgMajors()) {
       assert.equal(resumed.outs.connectorState, "RUNNING");
       assert.deepEqual((resumed.outs.tasks as Task[]).map((t) => t.state), ["RUNNING"]);
       assert.equal((await dbz.slot(slot))?.application_name, "Debezium Streaming", "resumed and streaming when up returns");
-      const writes = double.requests.filter((q) => /\/(pause|stop|resume)$/.test(q.path)).map((q) => q.path.split("/").pop());
+      const writes = target.requests.filter((q) => /\/(pause|stop|resume)$/.test(q.path)).map((q) => q.path.split("/").pop());
       assert.deepEqual(writes, ["pause", "stop", "resume"]);
     });
 
@@ -274,7 +287,7 @@ for (const major of pgMajors()) {
       assert.equal(up.diff.changes, true, "FAILED tasks in state are a change");
       assert.equal(up.action, "update");
       assert.deepEqual((up.outs.tasks as Task[]).map((t) => t.state), ["RUNNING"]);
-      assert.ok(double.requests.some((q) => q.method === "POST" && q.path.startsWith(`/connectors/${name}/restart?`) && /onlyFailed=true/.test(q.path)));
+      assert.ok(target.requests.some((q) => q.method === "POST" && q.path.startsWith(`/connectors/${name}/restart?`) && /onlyFailed=true/.test(q.path)));
       assert.equal((await dbz.slot(slot))?.application_name, "Debezium Streaming");
       assert.equal((await r.up(news)).action, "none", "nothing more to do once RUNNING");
     });
@@ -297,19 +310,19 @@ for (const major of pgMajors()) {
       assert.equal(fixed.action, "update");
       assert.deepEqual((fixed.outs.tasks as Task[]).map((t) => t.state), ["RUNNING"]);
       assert.equal((await dbz.slot(slot))?.application_name, "Debezium Streaming");
-      assert.deepEqual(double.connectorNames(), [name]);
+      assert.deepEqual((await target.connectorNames()), [name]);
       await r.delete();
 
       // With validate: false, Connect still validates on create (a wrong password never gets as far as a task).
       const wrong = "Wrong-task-pass-7731";
-      const before = double.connectorNames().length;
+      const before = (await target.connectorNames()).length;
       const msg2 = await rejects(
         resource().create(inputs(uniqueName("badpwtask"), dbz.connectorConfig(slot, { "database.password": wrong }), { validate: false, runningTimeoutSeconds: 20 })),
         /rejected the connector configuration/,
         /password authentication failed/,
       );
       assert.ok(!msg2.includes(wrong) && !msg2.includes(dbz.password), msg2);
-      assert.equal(double.connectorNames().length, before, "nothing created");
+      assert.equal((await target.connectorNames()).length, before, "nothing created");
     });
 
     it("read returns live config and status; a connector deleted out of band reads as gone", async () => {
@@ -318,7 +331,7 @@ for (const major of pgMajors()) {
       const config = dbz.connectorConfig(slot);
       const r = resource();
       await r.create(inputs(name, config));
-      const put = await fetch(`${double.url}/connectors/${name}/config`, {
+      const put = await fetch(`${target.url}/connectors/${name}/config`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ ...(await liveConfig(name)), "snapshot.mode": "no_data" }),
@@ -331,14 +344,14 @@ for (const major of pgMajors()) {
       assert.equal((props.config as Record<string, string>)["snapshot.mode"], "no_data");
       assert.equal((props.config as Record<string, string>).name, undefined, "server keys are not kept");
       assert.equal(props.connectorState, "RUNNING");
-      assert.deepEqual(props.tasks, [{ id: 0, state: "RUNNING", workerId: double.workerId }]);
+      assertRunningTasks(props.tasks);
       assert.equal((read.inputs?.config as Record<string, string>)["snapshot.mode"], "no_data");
       // The drift shows: the program's config differs from the refreshed state.
       const up = await r.up(inputs(name, config));
       assert.equal(up.action, "update");
       assert.equal((await liveConfig(name))["snapshot.mode"], undefined);
 
-      assert.equal((await fetch(`${double.url}/connectors/${name}`, { method: "DELETE" })).status, 204);
+      assert.equal((await fetch(`${target.url}/connectors/${name}`, { method: "DELETE" })).status, 204);
       const gone = await r.read();
       assert.ok(!gone.id, JSON.stringify(gone));
     });
@@ -348,21 +361,21 @@ for (const major of pgMajors()) {
       const name = uniqueName("adopt");
       const config = dbz.connectorConfig(slot);
       const asStrings = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
-      const post = await fetch(`${double.url}/connectors`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, config: asStrings }) });
+      const post = await fetch(`${target.url}/connectors`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, config: asStrings }) });
       assert.equal(post.status, 201);
-      const posts = () => double.requests.filter((q) => q.method === "POST" && q.path === "/connectors").length;
+      const posts = () => target.requests.filter((q) => q.method === "POST" && q.path === "/connectors").length;
       const before = posts();
       const { value: outs, lines } = await withProgress(() => resource().create(inputs(name, config, { streaming: streaming(slot) })));
       assert.equal(posts(), before, "no second create");
       assert.ok(lines.some((l) => /adopting the existing connector/.test(l)), JSON.stringify(lines));
       assert.equal(outs.connectorState, "RUNNING");
-      assert.deepEqual(double.connectorNames(), [name]);
+      assert.deepEqual((await target.connectorNames()), [name]);
 
       const other = uniqueName("adopt2");
       const otherPassword = "Other-secret-9921";
       const slot2 = await dbz.createSlot();
       const theirs = { ...Object.fromEntries(Object.entries(dbz.connectorConfig(slot2)).map(([k, v]) => [k, String(v)])), "snapshot.mode": "no_data" };
-      const created = await fetch(`${double.url}/connectors`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: other, config: theirs }) });
+      const created = await fetch(`${target.url}/connectors`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: other, config: theirs }) });
       assert.equal(created.status, 201, await created.text());
       const mine = { ...theirs, "database.password": otherPassword, "snapshot.mode": undefined };
       delete mine["snapshot.mode"];
@@ -376,31 +389,31 @@ for (const major of pgMajors()) {
       const name = uniqueName("del");
       const config = dbz.connectorConfig(slot);
       const topic = `${config["topic.prefix"]}.public.orders`;
-      const snapshots = () => changeEvents(double, topic).filter((e) => e.op === "r").length;
+      const snapshots = async () => (await target.changeEvents(topic)).filter((e) => e.op === "r").length;
 
       // Without resetOffsetsOnDelete: offsets survive, a re-created connector resumes without a snapshot.
       const keep = resource();
       await keep.create(inputs(name, config, { streaming: streaming(slot) }));
-      await waitFor("snapshot", () => snapshots() === 2);
-      await waitFor("committed offsets", () => double.storedOffsets(name).length > 0);
+      await waitFor("snapshot", async () => (await snapshots()) === 2);
+      await waitFor("committed offsets", async () => (await target.storedOffsets(name)).length > 0);
       await keep.delete();
-      assert.deepEqual(double.connectorNames(), []);
-      assert.ok(double.storedOffsets(name).length > 0, "offsets kept");
+      assert.deepEqual((await target.connectorNames()), []);
+      assert.ok((await target.storedOffsets(name)).length > 0, "offsets kept");
       await dbz.waitForSlot(slot, false, 3000);
       await keep.delete(); // 404 is success
 
       const again = resource();
       await again.create(inputs(name, config, { streaming: streaming(slot), resetOffsetsOnDelete: true }));
       await dbz.query("INSERT INTO orders VALUES (200, 'resumed', 1)");
-      await waitFor("insert event", () => changeEvents(double, topic).some((e) => e.op === "c" && e.after?.id === 200));
-      assert.equal(snapshots(), 2, "resumed from offsets: no new snapshot");
+      await waitFor("insert event", async () => (await target.changeEvents(topic)).some((e) => e.op === "c" && e.after?.id === 200));
+      assert.equal(await snapshots(), 2, "resumed from offsets: no new snapshot");
 
       // With resetOffsetsOnDelete: stop, delete offsets, delete.
       await again.delete();
-      assert.deepEqual(double.connectorNames(), []);
-      assert.deepEqual(double.storedOffsets(name), []);
+      assert.deepEqual((await target.connectorNames()), []);
+      assert.deepEqual((await target.storedOffsets(name)), []);
       assert.equal((await dbz.slot(slot))?.active, false, "slot released after delete");
-      const paths = double.requests.map((q) => `${q.method} ${q.path}`);
+      const paths = target.requests.map((q) => `${q.method} ${q.path}`);
       const stopAt = paths.lastIndexOf(`PUT /connectors/${name}/stop`);
       const offsetsAt = paths.lastIndexOf(`DELETE /connectors/${name}/offsets`);
       const deleteAt = paths.lastIndexOf(`DELETE /connectors/${name}`);
@@ -409,7 +422,7 @@ for (const major of pgMajors()) {
 
       const fresh = resource();
       await fresh.create(inputs(name, config, { streaming: streaming(slot) }));
-      await waitFor("a new snapshot", () => snapshots() === 2 + 3, 15000); // rows 1, 2 and 200
+      await waitFor("a new snapshot", async () => (await snapshots()) === 2 + 3, 30000); // rows 1, 2 and 200
       await fresh.delete();
       await dbz.query("DELETE FROM orders WHERE id = 200");
     });
@@ -423,7 +436,7 @@ for (const major of pgMajors()) {
           new RegExp(`replication slot "${slot}" is already held by another backend, PID ${holder.pid} \\(application_name "cdc-test-holder"`),
         );
         assert.ok(!msg.includes(dbz.password));
-        assert.deepEqual(double.connectorNames(), []);
+        assert.deepEqual((await target.connectorNames()), []);
       } finally {
         await holder.release();
       }
