@@ -240,36 +240,46 @@ async function goBuild(go: string, moduleDir: string, pkg: string, out: string, 
 
 /** A compatible CLI on PATH (with its language host), linked into a directory that also holds a dynamic launcher. */
 function fromPath(log: (line: string) => void): Omit<PulumiTools, "built" | "seconds"> | undefined {
-  const own = cachedBinDir();
-  const pathValue = (process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== "" && path.resolve(d) !== own).join(path.delimiter);
-  const pulumi = which("pulumi", pathValue);
-  if (pulumi === undefined) return undefined;
+  // One directory for PATH: links to the installed binaries, plus their
+  // dynamic-provider launcher if there is one, else ours.
+  const binDir = path.join(cacheRoot(), "pulumi", "path", "bin");
+  const ours = new Set([cachedBinDir(), binDir]);
+  const pathValue = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((d) => d !== "" && !ours.has(path.resolve(d)))
+    .join(path.delimiter);
+  const found = which("pulumi", pathValue);
+  if (found === undefined) return undefined;
+  const pulumi = fs.realpathSync(found);
   const version = outputOf(pulumi, ["version"]);
   if (version === undefined || !isCompatibleVersion(version)) {
-    log(`ignoring ${pulumi} (version ${version ?? "unknown"}): need v${PULUMI_VERSION.split(".")[0]}.x >= v${PULUMI_VERSION}`);
+    log(`not using ${found} (version ${version ?? "unknown"}): need v${PULUMI_VERSION.split(".")[0]}.x >= v${PULUMI_VERSION}`);
     return undefined;
   }
-  const realDir = path.dirname(fs.realpathSync(pulumi));
-  const languageHost = [path.join(realDir, "pulumi-language-nodejs"), which("pulumi-language-nodejs", pathValue)].find(
-    (p): p is string => p !== undefined && isExecutable(p),
-  );
+  const realDir = path.dirname(pulumi);
+  const beside = (name: string): string | undefined =>
+    [path.join(realDir, name), which(name, pathValue)].find((p): p is string => p !== undefined && isExecutable(p));
+  const languageHost = beside("pulumi-language-nodejs");
   if (languageHost === undefined) {
-    log(`ignoring ${pulumi} (${version}): no pulumi-language-nodejs next to it or on PATH`);
+    log(`not using ${found} (${version}): no pulumi-language-nodejs next to it or on PATH`);
     return undefined;
   }
-  // One directory for PATH: links to the installed binaries, plus its
-  // dynamic-provider launcher if it has one, else ours.
-  const binDir = path.join(cacheRoot(), "pulumi", "path", "bin");
   fs.mkdirSync(binDir, { recursive: true });
   const link = (target: string, name: string): string => {
     const at = path.join(binDir, name);
-    const current = fs.existsSync(at) || isSymlink(at) ? fs.lstatSync(at) : undefined;
-    if (current !== undefined && (!current.isSymbolicLink() || fs.readlinkSync(at) !== target)) fs.rmSync(at, { force: true });
-    if (!isSymlink(at)) fs.symlinkSync(target, at);
+    const real = fs.realpathSync(target);
+    if (isSymlink(at) && fs.readlinkSync(at) === real) return at;
+    fs.rmSync(at, { force: true });
+    try {
+      fs.symlinkSync(real, at);
+    } catch (err) {
+      // A concurrent caller may have made the same link.
+      if (!(isSymlink(at) && fs.readlinkSync(at) === real)) throw err;
+    }
     return at;
   };
   const launcherName = "pulumi-resource-pulumi-nodejs";
-  const theirLauncher = [path.join(realDir, launcherName), which(launcherName, pathValue)].find((p): p is string => p !== undefined && isExecutable(p));
+  const theirLauncher = beside(launcherName);
   let dynamicLauncher: string;
   if (theirLauncher !== undefined) {
     dynamicLauncher = link(theirLauncher, launcherName);
