@@ -5,7 +5,7 @@
  */
 import { CdcError } from "../errors";
 import type { PostgresConnection } from "../validation/common";
-import { withSession } from "./connection";
+import { withSession, type Session } from "./connection";
 import { describeHolder, readSlot, type LiveSlot } from "./slots";
 
 /** Debezium's streaming connection announces itself as application_name "Debezium Streaming". */
@@ -18,30 +18,67 @@ export function holderOf(slot: LiveSlot): string {
   return describeHolder(slot.activePid, slot);
 }
 
+/** Options of {@link waitForStreaming}. */
+export interface StreamingWaitOptions {
+  timeoutMs: number;
+  onProgress?: (line: string) => void;
+  /**
+   * Runs on every poll and ends the wait by throwing: the caller's way to stop
+   * waiting for a consumer that has failed (a Debezium task that went FAILED).
+   */
+  check?: () => Promise<void>;
+  /**
+   * The role Debezium logs in as. When the slot is not taken at once, the role
+   * is looked up: one that cannot replicate (no REPLICATION attribute, not a
+   * superuser, not in rds_replication) fails the wait at once, since real
+   * Debezium keeps such a task RUNNING and retries forever.
+   */
+  role?: string;
+}
+
+/** Why `role` cannot open a replication connection, or undefined if it can. */
+export async function replicationProblem(s: Session, role: string): Promise<string | undefined> {
+  const rows = await s.query<{ canlogin: boolean; replicates: boolean }>(
+      `SELECT r.rolcanlogin AS canlogin,
+              (r.rolreplication OR r.rolsuper OR EXISTS (
+                 SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                 WHERE m.member = r.oid AND g.rolname = 'rds_replication')) AS replicates
+       FROM pg_roles r WHERE r.rolname = $1`,
+    [role],
+  );
+  const r = rows[0];
+  if (!r) return `role "${role}" (database.user) does not exist; create it or fix database.user`;
+  if (!r.canlogin) return `role "${role}" (database.user) cannot log in; ALTER ROLE ... LOGIN`;
+  if (!r.replicates) return `role "${role}" (database.user) has no REPLICATION attribute, so Debezium cannot open its replication connection (it retries forever while the task reports RUNNING); grant it (ReplicationGrant, or ALTER ROLE ... REPLICATION; on RDS/Aurora GRANT rds_replication)`;
+  return undefined;
+}
+
 /**
  * Waits until a Debezium backend holds the slot. Fails at once when the slot
- * is gone, and at the deadline when it is still inactive or held by another
- * backend, naming that backend. `check`, when given, runs on every poll and
- * ends the wait by throwing (the caller's way to stop waiting for a consumer
- * that has failed, e.g. a Debezium task that went FAILED).
+ * is gone or the connector's role cannot replicate, and at the deadline when
+ * the slot is still inactive or held by another backend, naming that backend.
  */
-export async function waitForStreaming(
-  c: PostgresConnection,
-  slotName: string,
-  what: string,
-  timeoutMs: number,
-  onProgress?: (line: string) => void,
-  check?: () => Promise<void>,
-): Promise<LiveSlot> {
+export async function waitForStreaming(c: PostgresConnection, slotName: string, what: string, opts: StreamingWaitOptions): Promise<LiveSlot> {
+  const { timeoutMs, onProgress, check, role } = opts;
   const deadline = Date.now() + timeoutMs;
   let delay = 25;
   let reported = Date.now();
+  let roleChecked = !role;
   for (;;) {
-    const slot = await withSession(c, what, (s) => readSlot(s, slotName));
+    // The role is looked up once, in the same session as the first slot read that finds Debezium not there yet.
+    const { slot, problem } = await withSession(c, what, async (s) => {
+      const live = await readSlot(s, slotName);
+      const needsRole = !roleChecked && role && live && !isDebeziumHolder(live);
+      return { slot: live, problem: needsRole ? await replicationProblem(s, role) : undefined };
+    });
     if (!slot) {
       throw new CdcError(`${what}: replication slot "${slotName}" does not exist, so Debezium cannot stream. Create the slot (ReplicationSlot) before the connector.`);
     }
     if (isDebeziumHolder(slot)) return slot;
+    if (!roleChecked) {
+      roleChecked = true;
+      if (problem) throw new CdcError(`${what}: the connector reports RUNNING, but it cannot stream from slot "${slotName}": ${problem}.`);
+    }
     await check?.();
     if (Date.now() >= deadline) {
       if (slot.active) {
@@ -50,7 +87,7 @@ export async function waitForStreaming(
         );
       }
       throw new CdcError(
-        `${what}: the connector reports RUNNING, but after ${Math.round(timeoutMs / 1000)} s Debezium still does not hold replication slot "${slotName}". Debezium keeps tasks RUNNING while it retries; check the Connect worker log for the cause (REPLICATION or SELECT missing for the connector's role, pg_hba.conf, network from the workers to the database).`,
+        `${what}: the connector reports RUNNING, but after ${Math.round(timeoutMs / 1000)} s Debezium still does not hold replication slot "${slotName}". Debezium keeps tasks RUNNING while it retries; check the Connect worker log for the cause (SELECT missing for the connector's role, pg_hba.conf, network from the workers to the database).`,
       );
     }
     if (Date.now() - reported > 5000) {

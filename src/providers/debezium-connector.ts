@@ -36,6 +36,10 @@ function clientFor(i: Pick<DebeziumConnectorInputs, "connect" | "config">): Conn
     tls: i.connect.tls,
     requestTimeoutMs: i.connect.requestTimeoutMs,
     secrets: secretValues(i.config),
+    // Transient answers (409 during a rebalance, a worker that refuses connections) are retried;
+    // each retry is shown, so a slow `pulumi up` says what it is waiting for.
+    onRetry: ({ endpoint, attempt, delayMs, reason }) =>
+      progress(`Kafka Connect ${endpoint}: ${reason.split("\n")[0].slice(0, 240)}; retry ${attempt} in ${Math.round(delayMs)} ms`),
   });
 }
 
@@ -99,7 +103,13 @@ async function settle(client: ConnectClient, i: DebeziumConnectorInputs, restart
   // Debezium holding the slot is stronger evidence than RUNNING holding for a while: wait for it
   // (a task that fails meanwhile ends the wait with its trace), then read the status once more.
   await waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0, restartedAt });
-  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), i.streaming.timeoutSeconds * 1000, progress, () => throwIfFailed(client, i.name, wanted));
+  const role = typeof i.config["database.user"] === "string" ? i.config["database.user"] : undefined;
+  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), {
+    timeoutMs: i.streaming.timeoutSeconds * 1000,
+    onProgress: progress,
+    check: () => throwIfFailed(client, i.name, wanted),
+    role,
+  });
   return waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0 });
 }
 

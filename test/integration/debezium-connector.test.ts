@@ -126,6 +126,22 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       assert.deepEqual((await target.connectorNames()), []);
     });
 
+    it("a role without REPLICATION: create fails at once naming the role and the fix, without its password", async () => {
+      const slot = await dbz.createSlot();
+      const role = uniqueName("norep");
+      const rolePassword = "No-repl-pass-6612";
+      await dbz.query(`CREATE ROLE ${role} LOGIN PASSWORD '${rolePassword}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const name = uniqueName("norep");
+      const started = Date.now();
+      const msg = await rejects(
+        resource().create(inputs(name, dbz.connectorConfig(slot, { "database.user": role, "database.password": rolePassword }), { streaming: streaming(slot), runningTimeoutSeconds: 30 })),
+        new RegExp(`DebeziumConnector "${name}"`),
+        new RegExp(`${role}[\\s\\S]*REPLICATION|REPLICATION[\\s\\S]*${role}`),
+      );
+      assert.ok(Date.now() - started < 15000, `failed after ${Date.now() - started} ms, not at the timeout`);
+      assert.ok(!msg.includes(rolePassword) && !msg.includes(dbz.password), msg);
+    });
+
     it("creates: waits for RUNNING and for Debezium to hold the slot, reporting progress; outputs as Connect stores them", async () => {
       const slot = await dbz.createSlot();
       const name = uniqueName("orders");
@@ -443,7 +459,7 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
     });
 
     it("no password appears in any error message of this file", () => {
-      const secrets = [dbz.password, "Wrong-db-pass-4821", "Wrong-task-pass-7731", "Other-secret-9921", dbz.pg.superPassword];
+      const secrets = [dbz.password, "No-repl-pass-6612", "Wrong-db-pass-4821", "Wrong-task-pass-7731", "Other-secret-9921", dbz.pg.superPassword];
       assert.ok(messages.length >= 5, `collected ${messages.length} error messages`);
       for (const m of messages) for (const s of secrets) assert.ok(!m.includes(s), `a secret leaked into: ${m}`);
     });

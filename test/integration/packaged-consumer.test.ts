@@ -52,7 +52,7 @@ describe("packaged consumer @pg", function () {
       await ex.engine.destroy();
       assert.equal((await ex.pg.query("SELECT 1 FROM pg_replication_slots")).length, 0);
       assert.equal((await ex.sql("SELECT 1 FROM pg_publication")).length, 0);
-      assert.deepEqual(ex.double.connectorNames(), []);
+      assert.deepEqual(await ex.connect.connectorNames(), []);
     } finally {
       await ex.close();
     }

@@ -1,22 +1,17 @@
 /**
  * CdcPipeline end to end: Pulumi programs run through the engine harness
  * (providers executed from their serialized text, with state), against real
- * PostgreSQL and the Kafka Connect double running a Debezium-like task that
- * really streams from the slot.
+ * PostgreSQL, on both Connect targets: the real stack (Kafka Connect in
+ * distributed mode with two workers, Debezium 3.6, change events read from
+ * the real topics `<prefix>.<schema>.<table>`) and the Connect double running
+ * its Debezium-like task.
  */
 import { strict as assert } from "node:assert";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline } from "pulumi-postgres-cdc";
-import { startConnectDouble, type ConnectDouble } from "../support/connect-double/server";
-import { debeziumPostgresPlugin } from "../support/connect-double/debezium-postgres";
+import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
 import { Engine } from "../support/engine";
-import { pgMajors, sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
-
-interface ChangeEvent {
-  op: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
+import { sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -28,24 +23,22 @@ async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, w
   }
 }
 
-for (const major of pgMajors()) {
-  describe(`CdcPipeline end to end on PostgreSQL ${major} @pg`, function () {
-    this.timeout(180000);
+for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
+  describe(`CdcPipeline end to end on ${kind === "real" ? "real Kafka Connect + Debezium" : "the Connect double"} and PostgreSQL ${major} @pg${kind === "real" ? " @real" : ""}`, function () {
+    this.timeout(kind === "real" ? 300000 : 180000);
     let pg: PgServer;
-    let double: ConnectDouble;
+    let target: ConnectTarget;
     let db: string;
     let role: string;
     const rolePassword = "dbz-e2e-Secret-4471";
 
     before(async () => {
       pg = await sharedPostgres(major);
-      double = await startConnectDouble({
-        plugins: [debeziumPostgresPlugin({ statusUpdateIntervalMs: 200, retriableRestartWaitMs: 500, slotRetryDelayMs: 300 })],
-        timing: { tasksDelayMs: 50 },
-      });
+      target = await startConnectTarget(kind, { timing: { tasksDelayMs: 50 } }, { statusUpdateIntervalMs: 200, retriableRestartWaitMs: 500, slotRetryDelayMs: 300 });
     });
     after(async () => {
-      await double?.close();
+      await target?.deleteAllConnectors();
+      await target?.close();
     });
 
     beforeEach(async () => {
@@ -62,7 +55,7 @@ for (const major of pgMajors()) {
       return {
         source: pg.connection(db),
         connectorSource: { user: role, password: rolePassword },
-        connect: { url: double.url },
+        connect: { url: target.url },
         tables: ["public.customers", "public.orders"],
         replicaIdentityFull: true,
         readyTimeoutSeconds: 30,
@@ -70,8 +63,7 @@ for (const major of pgMajors()) {
       };
     }
 
-    const topic = (prefix: string, table: string) => double.topics.get(`${prefix}.public.${table}`) ?? [];
-    const events = (prefix: string, table: string) => topic(prefix, table).map((r) => r.value as ChangeEvent);
+    const events = (prefix: string, table: string) => target.changeEvents(`${prefix}.public.${table}`);
 
     it("up builds the pipeline in order; changes stream with before-images; table list changes in place; refresh shows drift; destroy removes everything in reverse order", async () => {
       const name = uniqueName("shop");
@@ -87,16 +79,16 @@ for (const major of pgMajors()) {
       assert.deepEqual(createOrder, [`${name}-grant`, `${name}-replica-identity`, `${name}-publication`, `${name}-slot`, `${name}-connector`]);
 
       // Snapshot of existing rows, then streamed changes with before-images.
-      await eventually(() => events(name, "customers").filter((e) => e.op === "r").length === 2 || undefined, "snapshot events");
+      await eventually(async () => (await events(name, "customers")).filter((e) => e.op === "r").length === 2 || undefined, "snapshot events");
       await pg.query("INSERT INTO orders VALUES (10, 1, 99.50)", [], db);
       await pg.query("UPDATE customers SET name = 'Ada L.' WHERE id = 1", [], db);
       await pg.query("DELETE FROM customers WHERE id = 2", [], db);
-      const update = await eventually(() => events(name, "customers").find((e) => e.op === "u"), "update event");
+      const update = await eventually(async () => (await events(name, "customers")).find((e) => e.op === "u"), "update event");
       assert.equal(update.before?.name, "Ada");
       assert.equal(update.after?.name, "Ada L.");
-      const del = await eventually(() => events(name, "customers").find((e) => e.op === "d"), "delete event");
+      const del = await eventually(async () => (await events(name, "customers")).find((e) => e.op === "d"), "delete event");
       assert.equal(del.before?.name, "Grace");
-      await eventually(() => events(name, "orders").find((e) => e.op === "c"), "insert event");
+      await eventually(async () => (await events(name, "orders")).find((e) => e.op === "c"), "insert event");
 
       // The slot is held by Debezium.
       const [slot] = await pg.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [up1.outputs.slotName]);
@@ -112,7 +104,7 @@ for (const major of pgMajors()) {
       const [{ oid: pubOid2 }] = await pg.query<{ oid: number }>("SELECT oid FROM pg_publication WHERE pubname = $1", [up1.outputs.publicationName], db);
       assert.equal(pubOid2, pubOid);
       await pg.query("INSERT INTO invoices VALUES (7, 12.5)", [], db);
-      await eventually(() => events(name, "invoices").find((e) => e.op === "c"), "event from the added table");
+      await eventually(async () => (await events(name, "invoices")).find((e) => e.op === "c"), "event from the added table");
 
       // Drift: a table dropped from the publication out of band shows on refresh.
       await pg.query(`ALTER PUBLICATION ${up1.outputs.publicationName} DROP TABLE invoices`, [], db);
@@ -128,8 +120,8 @@ for (const major of pgMajors()) {
       assert.deepEqual(deletes, [`${name}-connector`, `${name}-slot`, `${name}-publication`, `${name}-replica-identity`, `${name}-grant`]);
       assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [up1.outputs.slotName])).length, 0);
       assert.equal((await pg.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [up1.outputs.publicationName], db)).length, 0);
-      assert.ok(!double.connectorNames().includes(name));
-      assert.deepEqual(double.storedOffsets(name), []);
+      assert.ok(!(await target.connectorNames()).includes(name));
+      assert.deepEqual(await target.storedOffsets(name), []);
       const [priv] = await pg.query<{ sel: boolean; rep: boolean }>(
         `SELECT has_table_privilege($1, 'public.customers', 'SELECT') AS sel, (SELECT rolreplication FROM pg_roles WHERE rolname = $1) AS rep`,
         [role],
@@ -166,7 +158,7 @@ for (const major of pgMajors()) {
         await eventually(async () => (await pg.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slotName]))[0]?.active || undefined, "holder active");
         const engine = new Engine();
         await assert.rejects(engine.up(() => new CdcPipeline(name, args(name))), (e: Error) => /someone-else/.test(e.message) && /PID \d+/.test(e.message));
-        assert.ok(!double.connectorNames().includes(name));
+        assert.ok(!(await target.connectorNames()).includes(name));
         assert.equal(engine.snapshot().resources.length, 0, "nothing was created");
       } finally {
         await holder.end().catch(() => undefined);
@@ -180,13 +172,13 @@ for (const major of pgMajors()) {
         new CdcPipeline(name, args(name, extra));
       };
       await engine.up(program());
-      await eventually(() => events(name, "customers").filter((e) => e.op === "r").length === 2 || undefined, "first snapshot");
+      await eventually(async () => (await events(name, "customers")).filter((e) => e.op === "r").length === 2 || undefined, "first snapshot");
 
       // Source failover: the workers reach the database under another host name; Debezium resumes, no new snapshot.
       await engine.up(program({ connectorSource: { host: "localhost", user: role, password: rolePassword } }));
       await pg.query("INSERT INTO orders VALUES (20, 1, 5)", [], db);
-      await eventually(() => events(name, "orders").find((e) => e.op === "c"), "event after failover");
-      assert.equal(events(name, "customers").filter((e) => e.op === "r").length, 2, "no re-snapshot after a host change");
+      await eventually(async () => (await events(name, "orders")).find((e) => e.op === "c"), "event after failover");
+      assert.equal((await events(name, "customers")).filter((e) => e.op === "r").length, 2, "no re-snapshot after a host change");
 
       // Lose the slot while the connector is stopped (as a provider does with long-inactive slots).
       const moved = { connectorSource: { host: "localhost", user: role, password: rolePassword } };
@@ -197,7 +189,7 @@ for (const major of pgMajors()) {
       assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [`${name}_slot`])).length, 0, "the slot is not recreated behind the offsets");
 
       await engine.up(program({ ...moved, onSlotLoss: "resnapshot" }));
-      await eventually(() => events(name, "customers").filter((e) => e.op === "r").length >= 4 || undefined, "second snapshot");
+      await eventually(async () => (await events(name, "customers")).filter((e) => e.op === "r").length >= 4 || undefined, "second snapshot");
       await engine.destroy();
     });
   });

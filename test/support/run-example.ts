@@ -1,15 +1,16 @@
 /**
- * Runs examples/local without Docker or the Pulumi CLI: a real PostgreSQL
- * (the example's init/inventory.sql loaded into database `inventory`), the
- * Kafka Connect double running the Debezium-like task, and the example
- * program itself, unchanged, through the engine harness with its stack
- * config set. `npm run example:local` prints what `pulumi up` would build,
- * the change events a few writes produce, and what `pulumi destroy` removes.
+ * Runs examples/local without Docker: a real PostgreSQL (the example's
+ * init/inventory.sql loaded into database `inventory`), a Kafka Connect
+ * cluster (the real stack of test/support/stack: Kafka, two Connect workers,
+ * Debezium 3.6; or the Connect double, EXAMPLE_CONNECT=double), and the
+ * example program itself, unchanged, with its stack config set, through the
+ * engine harness. `npm run example:local` prints what the up built, the
+ * change events a few writes produce (read from Kafka), and what the destroy
+ * removed.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startDebeziumDouble } from "./debezium-fixture";
-import type { ConnectDouble } from "./connect-double/server";
+import { destroySharedStack, startConnectTarget, type ConnectTarget, type TargetKind } from "./connect-target";
 import { Engine } from "./engine";
 import { ALL_MAJORS, startPostgres, type PgServer } from "./postgres";
 
@@ -28,7 +29,7 @@ export function transpileExample(example: string, outDir: string): string {
 
 export interface LocalExample {
   pg: PgServer;
-  double: ConnectDouble;
+  connect: ConnectTarget;
   engine: Engine;
   /** Runs `pulumi up` of the example and returns its stack outputs. */
   up(): Promise<Record<string, unknown>>;
@@ -42,12 +43,12 @@ export interface LocalExample {
  * `programDir`: where the transpiled program lives (its node_modules decides
  * which copy of the library it uses); default a scratch directory inside the repo's build/.
  */
-export async function startLocalExample(opts: { major?: number; programDir?: string; nodeModules?: string } = {}): Promise<LocalExample> {
+export async function startLocalExample(opts: { major?: number; programDir?: string; nodeModules?: string; connect?: TargetKind } = {}): Promise<LocalExample> {
   const major = opts.major ?? ALL_MAJORS[ALL_MAJORS.length - 1];
   const pg = await startPostgres({ major });
   await pg.query("CREATE DATABASE inventory");
   await pg.query(fs.readFileSync(path.join(repoRoot, "examples", "local", "init", "inventory.sql"), "utf8"), [], "inventory");
-  const double = await startDebeziumDouble();
+  const connect = await startConnectTarget(opts.connect ?? "double");
   const programDir = opts.programDir ?? fs.mkdtempSync(path.join(repoRoot, "build", "example-"));
   const programFile = transpileExample("local", programDir);
   const engine = new Engine({
@@ -60,14 +61,14 @@ export async function startLocalExample(opts: { major?: number; programDir?: str
       debeziumPassword: "debezium",
       workerPgHost: "127.0.0.1",
       workerPgPort: String(pg.port),
-      connectUrl: double.url,
+      connectUrl: connect.url,
       createTopics: "false",
     },
     secretConfigKeys: ["pgPassword", "debeziumPassword"],
   });
   return {
     pg,
-    double,
+    connect,
     engine,
     async up() {
       const { outputs } = await engine.up(() => {
@@ -78,7 +79,8 @@ export async function startLocalExample(opts: { major?: number; programDir?: str
     },
     sql: (text) => pg.query(text, [], "inventory"),
     async close() {
-      await double.close();
+      await connect.deleteAllConnectors();
+      await connect.close();
       await pg.destroy();
       if (!opts.programDir) fs.rmSync(programDir, { recursive: true, force: true });
     },
@@ -87,8 +89,13 @@ export async function startLocalExample(opts: { major?: number; programDir?: str
 
 async function demo(): Promise<void> {
   const log = (s = "") => process.stdout.write(s + "\n");
-  log("examples/local on this machine: PostgreSQL (embedded), a Kafka Connect double with a Debezium-like task, the example program unchanged.\n");
-  const ex = await startLocalExample();
+  const kind: TargetKind = process.env.EXAMPLE_CONNECT === "double" ? "double" : "real";
+  log(
+    kind === "real"
+      ? "examples/local on this machine: PostgreSQL (embedded), real Kafka + Kafka Connect (2 workers) + Debezium, the example program unchanged (engine harness).\n"
+      : "examples/local on this machine: PostgreSQL (embedded), the Kafka Connect double with a Debezium-like task, the example program unchanged (engine harness).\n",
+  );
+  const ex = await startLocalExample({ connect: kind });
   try {
     log("== pulumi up");
     const outputs = await ex.up();
@@ -97,9 +104,9 @@ async function demo(): Promise<void> {
     await ex.sql("INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')");
     await ex.sql("UPDATE products SET price = 79.00 WHERE name = 'scooter'");
     await ex.sql("DELETE FROM orders WHERE status = 'draft'");
-    await new Promise((r) => setTimeout(r, 1500));
-    for (const [topic, records] of ex.double.topics) {
-      if (topic.startsWith("__")) continue;
+    await new Promise((r) => setTimeout(r, kind === "real" ? 4000 : 1500));
+    for (const topic of Object.values(outputs.topics as Record<string, string>)) {
+      const records = await ex.connect.records(topic);
       log(`\n-- topic ${topic}: ${records.length} records`);
       for (const r of records.slice(-3)) {
         const v = r.value as { op?: string; before?: unknown; after?: unknown } | null;
@@ -110,9 +117,10 @@ async function demo(): Promise<void> {
     const steps = await ex.engine.destroy();
     for (const s of steps) log(`   deleted ${s.key.split("::")[1]}`);
     const slots = await ex.pg.query("SELECT slot_name FROM pg_replication_slots");
-    log(`\nreplication slots left: ${slots.length}; connectors left: ${ex.double.connectorNames().length}`);
+    log(`\nreplication slots left: ${slots.length}; connectors left: ${(await ex.connect.connectorNames()).length}`);
   } finally {
     await ex.close();
+    await destroySharedStack();
   }
 }
 
