@@ -53,7 +53,8 @@ const pipeline = new CdcPipeline(
   {
     source,
     connect: { url: config.get("connectUrl") ?? "http://localhost:8083" },
-    tables: ["public.customers", "public.products", "public.orders"],
+    // `pulumi config set tables public.customers,public.orders` changes the captured set in place.
+    tables: (config.get("tables") ?? "public.customers,public.products,public.orders").split(",").map((t) => t.trim()),
     topicPrefix: "inventory", // topics: inventory.public.customers, ...
     snapshotMode: "initial", // read the existing rows first (op "r"), then stream changes
     connectorSource,

@@ -1,0 +1,88 @@
+/**
+ * A Pulumi project run by the real Pulumi CLI (built by test/support/tools),
+ * as a user runs it: the project installed the packed package
+ * (test/support/packed.ts), a local file backend, secrets in stack config,
+ * `pulumi preview/up/refresh/destroy` as commands. Nothing is downloaded:
+ * the environment comes from {@link pulumiEnv}.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { packConsumer, type PackedConsumer } from "./packed";
+import { ensurePulumiTools, pulumiEnv, type PulumiTools } from "./tools/pulumi-cli";
+
+const repoRoot = path.resolve(__dirname, "..", "..", "..");
+
+export interface CliResult {
+  args: string[];
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+export interface CliProject {
+  readonly dir: string;
+  readonly consumer: PackedConsumer;
+  readonly tools: PulumiTools;
+  readonly env: Record<string, string>;
+  /** Every command run so far with its output (for secret scans). */
+  readonly history: CliResult[];
+  /** Runs `pulumi <args>` in the project; rejects on a non-zero exit unless `allowFailure`. */
+  pulumi(args: string[], opts?: { allowFailure?: boolean; onSpawn?: (pid: number) => void }): Promise<CliResult>;
+  /** `pulumi config set` (with --secret when `secret`). */
+  config(key: string, value: string, secret?: boolean): Promise<void>;
+  close(): void;
+}
+
+let toolsOnce: Promise<PulumiTools> | undefined;
+
+/** Ensures the CLI is built (once per process; the first build on a machine takes minutes). */
+export function pulumiTools(): Promise<PulumiTools> {
+  toolsOnce ??= ensurePulumiTools({ log: (l) => console.log(`      [tools] ${l}`) });
+  return toolsOnce;
+}
+
+/** Makes a project from examples/<example> whose node_modules has the packed package, logged in, stack `dev` selected. */
+export async function cliProject(example: string, stack = "dev"): Promise<CliProject> {
+  const tools = await pulumiTools();
+  const consumer = packConsumer();
+  const dir = consumer.dir;
+  for (const f of ["Pulumi.yaml", "index.ts", "tsconfig.json"]) fs.copyFileSync(path.join(repoRoot, "examples", example, f), path.join(dir, f));
+  const env = pulumiEnv(tools.binDir, path.join(dir, ".backend"));
+  const history: CliResult[] = [];
+  const project: CliProject = {
+    dir,
+    consumer,
+    tools,
+    env,
+    history,
+    pulumi(args, opts = {}) {
+      const started = Date.now();
+      return new Promise((resolve, reject) => {
+        const child = spawn(tools.pulumi, [...args, "--non-interactive"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+        if (child.pid) opts.onSpawn?.(child.pid);
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d));
+        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.on("error", reject);
+        child.on("close", (status) => {
+          const r: CliResult = { args, status, stdout, stderr, seconds: (Date.now() - started) / 1000 };
+          history.push(r);
+          if (status !== 0 && !opts.allowFailure) reject(new Error(`pulumi ${args.join(" ")} exited ${status}:\n${stdout}\n${stderr}`));
+          else resolve(r);
+        });
+      });
+    },
+    async config(key, value, secret = false) {
+      await project.pulumi(["config", "set", ...(secret ? ["--secret"] : []), key, value]);
+    },
+    close() {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await project.pulumi(["login", env.PULUMI_BACKEND_URL]);
+  await project.pulumi(["stack", "init", stack]);
+  return project;
+}
