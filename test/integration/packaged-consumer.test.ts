@@ -5,6 +5,9 @@
  * path (no inlined library code), and refresh/destroy must work from state.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { requiredModules } from "../support/dynamic-host";
 import { packConsumer, type PackedConsumer } from "../support/packed";
 import { pgMajors } from "../support/postgres";
@@ -56,5 +59,23 @@ describe("packaged consumer @pg", function () {
     } finally {
       await ex.close();
     }
+  });
+
+  // Pulumi's TypeScript template (strict, no skipLibCheck), plus esModuleInterop: zod 4.6's own
+  // declarations (locales/index.d.cts) default-import CommonJS modules, which plain tsc rejects
+  // without it in any program that sees zod's types; ours still expose them (see the README's limits).
+  it("type-checks as users compile: a program from Pulumi's TypeScript template (strict, no skipLibCheck) with only the package's dependencies compiles with plain tsc", () => {
+    const user = packConsumer({ userDeps: true });
+    assert.ok(!fs.existsSync(path.join(user.nodeModules, "@types", "mocha")), "devDependencies are not installed");
+    fs.writeFileSync(
+      path.join(user.dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { strict: true, esModuleInterop: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", sourceMap: true, experimentalDecorators: true, pretty: false, noFallthroughCasesInSwitch: true, noImplicitReturns: true, forceConsistentCasingInFileNames: true },
+        files: ["index.ts"],
+      }),
+    );
+    fs.copyFileSync(path.join(__dirname, "..", "..", "..", "examples", "local", "index.ts"), path.join(user.dir, "index.ts"));
+    const tsc = spawnSync(process.execPath, [path.join(user.nodeModules, "typescript", "bin", "tsc"), "-p", user.dir, "--noEmit"], { encoding: "utf8" });
+    assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout}${tsc.stderr}`);
   });
 });

@@ -27,7 +27,13 @@ export interface PackedConsumer {
   require<T = unknown>(id: string): T;
 }
 
-export function packConsumer(): PackedConsumer {
+/**
+ * `userDeps`: link only what a user's project has besides the package: the
+ * package's own dependencies (and what they pull in), @pulumi/pulumi, and
+ * TypeScript with @types/node from Pulumi's TypeScript template; none of this
+ * checkout's other devDependencies. Default: link everything.
+ */
+export function packConsumer(opts: { userDeps?: boolean } = {}): PackedConsumer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdc-packed-"));
   process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   const out = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
@@ -40,8 +46,20 @@ export function packConsumer(): PackedConsumer {
     .split("\n")
     .filter(Boolean)
     .map((f) => f.replace(/^package\//, ""));
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
+  const kept = new Set(["@pulumi/pulumi", "typescript", "@types/node"]);
+  const devOnly = (name: string) => opts.userDeps === true && name in pkg.devDependencies && !kept.has(name);
   for (const entry of fs.readdirSync(path.join(repoRoot, "node_modules"))) {
     if (entry === "pulumi-postgres-cdc" || entry.startsWith(".")) continue;
+    if (entry.startsWith("@") && opts.userDeps) {
+      // A scope directory: link its packages one by one, leaving out devDependencies.
+      fs.mkdirSync(path.join(nodeModules, entry), { recursive: true });
+      for (const sub of fs.readdirSync(path.join(repoRoot, "node_modules", entry))) {
+        if (!devOnly(`${entry}/${sub}`)) fs.symlinkSync(path.join(repoRoot, "node_modules", entry, sub), path.join(nodeModules, entry, sub));
+      }
+      continue;
+    }
+    if (devOnly(entry)) continue;
     fs.symlinkSync(path.join(repoRoot, "node_modules", entry), path.join(nodeModules, entry));
   }
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "cdc-consumer", private: true }));
