@@ -149,4 +149,41 @@ function sleep(ms: number): Promise<void> {
     assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots")).length, 0);
     await assertNoPlainSecrets("destroy");
   });
+
+  it("an up SIGKILLed while the connector is being created recovers with refresh --clear-pending-creates and up: no orphaned or duplicate slot, publication or connector", async () => {
+    let cliPid: number | undefined;
+    let killedAt = "";
+    const up = project.pulumi(["up", "--yes", "--skip-plugin-pre-install"], { allowFailure: true, onSpawn: (pid) => (cliPid = pid) });
+    // Kill the CLI as soon as the connector exists on Connect (its create is in flight).
+    for (let i = 0; i < 600 && !killedAt; i++) {
+      if ((await connectors()).includes("inventory")) {
+        process.kill(cliPid!, "SIGKILL");
+        killedAt = `after ${i * 100} ms of polling`;
+      } else await sleep(100);
+    }
+    const killed = await up;
+    assert.ok(killedAt, "the connector was created while the up ran");
+    assert.notEqual(killed.status, 0);
+    const exported = JSON.parse((await project.pulumi(["stack", "export"])).stdout) as { deployment: { pending_operations?: unknown[] } };
+    const pending = exported.deployment.pending_operations ?? [];
+    console.log(`      killed ${killedAt}; pending operations in state: ${pending.length}`);
+    assert.ok(pending.length > 0, "the killed deployment left pending operations");
+    // The documented recovery: the killed CLI left the stack locked (pulumi cancel removes the lock),
+    // and pending creates (refresh --clear-pending-creates drops them); then up again: the library
+    // adopts the objects that were created but not recorded.
+    const cancel = await project.pulumi(["cancel", "--yes"], { allowFailure: true });
+    assert.equal(cancel.status, 0, `${cancel.stdout}\n${cancel.stderr}`);
+    const refresh = await project.pulumi(["refresh", "--clear-pending-creates", "--yes", "--skip-plugin-pre-install"], { allowFailure: true });
+    assert.equal(refresh.status, 0, `${refresh.stdout}\n${refresh.stderr}`);
+    await project.pulumi(["up", "--yes", "--skip-plugin-pre-install"]);
+    assert.deepEqual(await connectors(), ["inventory"]);
+    assert.deepEqual((await pg.query<{ slot_name: string }>("SELECT slot_name FROM pg_replication_slots")).map((r) => r.slot_name), ["inventory_slot"]);
+    assert.deepEqual((await sql<{ pubname: string }>("SELECT pubname FROM pg_publication")).map((r) => r.pubname), ["inventory_pub"]);
+    const outs = JSON.parse((await project.pulumi(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+    assert.equal(outs.connectorState, "RUNNING");
+    await project.pulumi(["destroy", "--yes", "--skip-plugin-pre-install"]);
+    assert.deepEqual(await connectors(), []);
+    assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots")).length, 0);
+    await assertNoPlainSecrets("interrupted up and recovery");
+  });
 });
