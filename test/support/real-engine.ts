@@ -29,7 +29,7 @@ export interface CliProject {
   /** Every command run so far with its output (for secret scans). */
   readonly history: CliResult[];
   /** Runs `pulumi <args>` in the project; rejects on a non-zero exit unless `allowFailure`. */
-  pulumi(args: string[], opts?: { allowFailure?: boolean; onSpawn?: (pid: number) => void }): Promise<CliResult>;
+  pulumi(args: string[], opts?: { allowFailure?: boolean; onSpawn?: (pid: number) => void; echo?: (text: string) => void }): Promise<CliResult>;
   /** `pulumi config set` (with --secret when `secret`). */
   config(key: string, value: string, secret?: boolean): Promise<void>;
   close(): void;
@@ -64,8 +64,14 @@ export async function cliProject(example: string, stack = "dev"): Promise<CliPro
         if (child.pid) opts.onSpawn?.(child.pid);
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d));
-        child.stderr.on("data", (d: Buffer) => (stderr += d));
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d;
+          opts.echo?.(d.toString());
+        });
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += d;
+          opts.echo?.(d.toString());
+        });
         child.on("error", reject);
         child.on("close", (status) => {
           const r: CliResult = { args, status, stdout, stderr, seconds: (Date.now() - started) / 1000 };

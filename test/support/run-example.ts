@@ -87,33 +87,84 @@ export async function startLocalExample(opts: { major?: number; programDir?: str
   };
 }
 
-async function demo(): Promise<void> {
-  const log = (s = "") => process.stdout.write(s + "\n");
-  const kind: TargetKind = process.env.EXAMPLE_CONNECT === "double" ? "double" : "real";
-  log(
-    kind === "real"
-      ? "examples/local on this machine: PostgreSQL (embedded), real Kafka + Kafka Connect (2 workers) + Debezium, the example program unchanged (engine harness).\n"
-      : "examples/local on this machine: PostgreSQL (embedded), the Kafka Connect double with a Debezium-like task, the example program unchanged (engine harness).\n",
-  );
+/** Prints a few change events of each topic (the last three). */
+async function printEvents(log: (s?: string) => void, topics: string[], records: (topic: string) => Promise<Array<{ value: unknown }>>): Promise<void> {
+  for (const topic of topics) {
+    const all = await records(topic);
+    log(`\n-- topic ${topic}: ${all.length} records`);
+    for (const r of all.slice(-3)) {
+      const v = r.value as { op?: string; before?: unknown; after?: unknown } | null;
+      if (v) log(`   op=${v.op} before=${JSON.stringify(v.before)} after=${JSON.stringify(v.after)}`);
+    }
+  }
+}
+
+const WRITES = [
+  "INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')",
+  "UPDATE products SET price = 79.00 WHERE name = 'scooter'",
+  "DELETE FROM orders WHERE status = 'draft'",
+];
+
+/**
+ * The main job: examples/local with the real Pulumi CLI (`pulumi up` and
+ * `pulumi destroy` as a user runs them, their output shown as is), embedded
+ * PostgreSQL and the real Kafka + Connect + Debezium stack.
+ */
+async function realDemo(log: (s?: string) => void): Promise<void> {
+  const { cliProject, pulumiTools } = await import("./real-engine.js");
+  const { sharedStack } = await import("./connect-target.js");
+  log("examples/local with the real Pulumi CLI, embedded PostgreSQL 17 and real Kafka + Kafka Connect (2 workers) + Debezium.");
+  log("(The first run on a machine fetches the Kafka and Debezium jars with Maven and builds the Pulumi CLI with Go: about 15 minutes; later runs use ~/.cache/pulumi-postgres-cdc.)\n");
+  let t = Date.now();
+  const tools = await pulumiTools();
+  log(`pulumi ${tools.version} ready (${tools.built ? "built" : "cached"}, ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  t = Date.now();
+  const pg = await startPostgres({ major: 17 });
+  await pg.query("CREATE DATABASE inventory");
+  await pg.query(fs.readFileSync(path.join(repoRoot, "examples", "local", "init", "inventory.sql"), "utf8"), [], "inventory");
+  const { stack, topics } = await sharedStack();
+  log(`PostgreSQL ${pg.major} on 127.0.0.1:${pg.port}; Kafka ${stack.bootstrap}; Connect ${stack.connectUrl} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+  const project = await cliProject("local");
+  const echo = (text: string) => process.stdout.write(text);
+  try {
+    for (const [k, v] of Object.entries({ pgHost: "127.0.0.1", pgPort: String(pg.port), workerPgHost: "127.0.0.1", workerPgPort: String(pg.port), connectUrl: stack.connectUrl, createTopics: "false" })) await project.config(k, v);
+    await project.config("pgPassword", pg.superPassword, true);
+    await project.config("debeziumPassword", "debezium", true);
+    log("$ pulumi up --yes");
+    await project.pulumi(["up", "--yes", "--skip-plugin-pre-install"], { echo });
+    log("\n== writes in PostgreSQL");
+    for (const w of WRITES) {
+      log(`   ${w}`);
+      await pg.query(w, [], "inventory");
+    }
+    await new Promise((r) => setTimeout(r, 4000));
+    const outs = JSON.parse((await project.pulumi(["stack", "output", "--json"])).stdout) as { topics: Record<string, string> };
+    await printEvents(log, Object.values(outs.topics), async (topic) => topics.records(topic));
+    log("\n$ pulumi destroy --yes");
+    await project.pulumi(["destroy", "--yes", "--skip-plugin-pre-install"], { echo });
+    const slots = await pg.query("SELECT slot_name FROM pg_replication_slots");
+    const left = (await (await fetch(`${stack.connectUrl}/connectors`)).json()) as string[];
+    log(`\nreplication slots left: ${slots.length}; connectors left: ${left.length}`);
+  } finally {
+    project.close();
+    await destroySharedStack();
+    await pg.destroy();
+  }
+}
+
+/** Without Go (no Pulumi CLI): the same program through the engine harness, a simulation of the engine. */
+async function harnessDemo(log: (s?: string) => void, kind: TargetKind): Promise<void> {
+  log(`SIMULATION: the Pulumi CLI is not available here, so the example runs through the engine harness (test/support/engine.ts), not \`pulumi up\`; Kafka Connect: ${kind === "real" ? "the real stack" : "the Connect double"}.\n`);
   const ex = await startLocalExample({ connect: kind });
   try {
-    log("== pulumi up");
+    log("== up (engine harness)");
     const outputs = await ex.up();
     log(JSON.stringify(outputs, null, 2));
     log("\n== writes in PostgreSQL");
-    await ex.sql("INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Lovelace', 'ada@example.com')");
-    await ex.sql("UPDATE products SET price = 79.00 WHERE name = 'scooter'");
-    await ex.sql("DELETE FROM orders WHERE status = 'draft'");
+    for (const w of WRITES) await ex.sql(w);
     await new Promise((r) => setTimeout(r, kind === "real" ? 4000 : 1500));
-    for (const topic of Object.values(outputs.topics as Record<string, string>)) {
-      const records = await ex.connect.records(topic);
-      log(`\n-- topic ${topic}: ${records.length} records`);
-      for (const r of records.slice(-3)) {
-        const v = r.value as { op?: string; before?: unknown; after?: unknown } | null;
-        if (v) log(`   op=${v.op} before=${JSON.stringify(v.before)} after=${JSON.stringify(v.after)}`);
-      }
-    }
-    log("\n== pulumi destroy");
+    await printEvents(log, Object.values(outputs.topics as Record<string, string>), (topic) => ex.connect.records(topic));
+    log("\n== destroy (engine harness)");
     const steps = await ex.engine.destroy();
     for (const s of steps) log(`   deleted ${s.key.split("::")[1]}`);
     const slots = await ex.pg.query("SELECT slot_name FROM pg_replication_slots");
@@ -122,6 +173,19 @@ async function demo(): Promise<void> {
     await ex.close();
     await destroySharedStack();
   }
+}
+
+function has(cmd: string): boolean {
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  return !spawnSync(cmd, ["version"], { stdio: "ignore" }).error || !spawnSync(cmd, ["-version"], { stdio: "ignore" }).error;
+}
+
+async function demo(): Promise<void> {
+  const log = (s = "") => process.stdout.write(s + "\n");
+  const javaOk = has("java") && (has("mvn") || !!process.env.KAFKA_HOME);
+  const kind: TargetKind = process.env.EXAMPLE_CONNECT === "double" || !javaOk ? "double" : "real";
+  if (kind === "real" && process.env.EXAMPLE_ENGINE !== "harness" && (has("go") || has("pulumi"))) return realDemo(log);
+  return harnessDemo(log, kind);
 }
 
 if (require.main === module) {
