@@ -90,7 +90,12 @@ export async function startLocalExample(opts: { major?: number; programDir?: str
 /** Prints a few change events of each topic (the last three). */
 async function printEvents(log: (s?: string) => void, topics: string[], records: (topic: string) => Promise<Array<{ value: unknown }>>): Promise<void> {
   for (const topic of topics) {
-    const all = await records(topic);
+    // A topic's reader starts on first use: give the records a moment to arrive.
+    let all = await records(topic);
+    for (let i = 0; i < 80 && all.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      all = await records(topic);
+    }
     log(`\n-- topic ${topic}: ${all.length} records`);
     for (const r of all.slice(-3)) {
       const v = r.value as { op?: string; before?: unknown; after?: unknown } | null;
