@@ -16,30 +16,42 @@ interface RecordedDefinition extends Omit<ConfigKeyDefinition, "recommended" | "
   recommended_values: string[];
 }
 
-function definitionsFile(): string {
+function definitionsFile(name: string): string {
   // Compiled code runs from build/test/support/connect-double; tsc does not copy JSON, so fall back to the source tree.
-  const candidates = [
-    path.join(__dirname, "debezium-definitions.json"),
-    path.resolve(__dirname, "../../../../test/support/connect-double/debezium-definitions.json"),
-  ];
+  const candidates = [path.join(__dirname, name), path.resolve(__dirname, "../../../../test/support/connect-double", name)];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`debezium-definitions.json not found (looked in ${candidates.join(", ")})`);
+  if (!found) throw new Error(`${name} not found (looked in ${candidates.join(", ")})`);
   return found;
 }
 
+const cache = new Map<string, ConfigKeyDefinition[]>();
 let cached: ConfigKeyDefinition[] | undefined;
 
-/** The 97 Debezium-defined keys (groups Postgres, Connector, Events), in the recorded order. */
-export function debeziumDefinitions(): ConfigKeyDefinition[] {
-  if (!cached) {
-    const raw = JSON.parse(fs.readFileSync(definitionsFile(), "utf8")) as RecordedDefinition[];
-    cached = raw.map(({ recommended_values, ...d }) => ({
+/** True for a Debezium version of the 3.x line or later (behaviour measured on 3.6.1 against the real stack). */
+export function debeziumAtLeast3(version: string | undefined): boolean {
+  return !!version && Number(version.split(".")[0]) >= 3;
+}
+
+/**
+ * The Debezium-defined keys (groups Postgres, Connector, Events), in the
+ * recorded order: 2.6.2 (97 keys, debezium-definitions.json, from the
+ * transcripts) or, for 3.x, 3.6.1 (126 keys, debezium-3.6-definitions.json,
+ * recorded from the real stack with record-fixtures.ts).
+ */
+export function debeziumDefinitions(version?: string): ConfigKeyDefinition[] {
+  const file = debeziumAtLeast3(version) ? "debezium-3.6-definitions.json" : "debezium-definitions.json";
+  let defs = cache.get(file);
+  if (!defs) {
+    const raw = JSON.parse(fs.readFileSync(definitionsFile(file), "utf8")) as RecordedDefinition[];
+    defs = raw.map(({ recommended_values, ...d }) => ({
       ...d,
       dependents: [...d.dependents],
       ...(recommended_values.length > 0 ? { recommended: [...recommended_values] } : {}),
     }));
+    cache.set(file, defs);
   }
-  return cached.map((d) => ({ ...d, dependents: [...d.dependents], ...(d.recommended ? { recommended: [...d.recommended] } : {}) }));
+  if (file === "debezium-definitions.json") cached = defs;
+  return defs.map((d) => ({ ...d, dependents: [...d.dependents], ...(d.recommended ? { recommended: [...d.recommended] } : {}) }));
 }
 
 /** A config value, or the recorded default when unset (Debezium treats "" like unset for most keys). */
@@ -79,10 +91,9 @@ function isInt(v: string): boolean {
  * subset that matters for the tests and the recorded cases. Returns problems
  * per key; the connection check runs only when this is empty.
  */
-export function fieldErrors(config: Readonly<Record<string, string>>): Record<string, string[]> {
+export function fieldErrors(config: Readonly<Record<string, string>>, defs: ConfigKeyDefinition[] = debeziumDefinitions()): Record<string, string[]> {
   const errors: Record<string, string[]> = {};
   const add = (name: string, problem: string) => (errors[name] ??= []).push(invalid(name, problem));
-  const defs = debeziumDefinitions();
 
   for (const name of REQUIRED) {
     const v = config[name];

@@ -26,16 +26,16 @@ export interface DebeziumPostgresOptions extends DebeziumTaskTimings {
 
 /** The plugin; `opts` shortens Debezium's timings for tests (config keys still win when set). */
 export function debeziumPostgresPlugin(opts: DebeziumPostgresOptions = {}): ConnectorPlugin {
-  const definitions = debeziumDefinitions();
+  const definitions = debeziumDefinitions(opts.version);
   return {
     className: DEBEZIUM_POSTGRES_CLASS,
     type: "source",
-    version: DEBEZIUM_VERSION,
+    version: opts.version ?? DEBEZIUM_VERSION,
     definitions,
     async validate(config) {
       // tasks.max is Connect's own key: the double checks it (ConnectorConfig), not the plugin, so it is reported once.
       const errors: Record<string, string[]> = {};
-      const fields = fieldErrors(config);
+      const fields = fieldErrors(config, definitions);
       for (const [k, v] of Object.entries(fields)) (errors[k] ??= []).push(...v);
       if (Object.keys(fields).length > 0) return errors;
       const problem = await checkConnection(config, opts);

@@ -16,7 +16,7 @@
  *   inactive), and drops the slot when slot.drop.on.stop=true.
  */
 import type { Client } from "pg";
-import { boolSetting, databaseTarget, intSetting, setting, tableFilter, type DatabaseTarget } from "./debezium-config";
+import { boolSetting, databaseTarget, debeziumAtLeast3, intSetting, setting, tableFilter, type DatabaseTarget } from "./debezium-config";
 import { closeClient, lsnDisplay, lsnToNumber, numberToLsn, openClient, primaryKeys, UNAVAILABLE_VALUE } from "./debezium-db";
 import {
   FatalTaskError,
@@ -52,6 +52,13 @@ export interface DebeziumTaskTimings {
    * (transcript 11). Default 0 (as fast as the database allows).
    */
   streamingSetupMs?: number;
+  /**
+   * The Debezium version to behave as (plugin list, status `version`, event
+   * `source.version`, validate definitions, restart and offset behaviour).
+   * Default 2.6.2.Final (the recordings); 3.x follows Debezium 3.6.1 as
+   * measured on the real stack (see README.md).
+   */
+  version?: string;
 }
 
 type Op = "c" | "u" | "d" | "r";
@@ -159,12 +166,17 @@ class DebeziumTask {
   private tx?: Transaction;
   private lastWalEnd = 0;
   private readonly pkCache = new Map<number, string[]>();
+  /** Debezium 3.x behaviour (see DebeziumTaskTimings.version). */
+  private readonly v3: boolean;
+  private readonly version: string;
 
   constructor(
     private readonly ctx: TaskContext,
     private readonly timings: DebeziumTaskTimings,
   ) {
     this.s = settingsOf(ctx.config, timings);
+    this.version = timings.version ?? DEBEZIUM_VERSION;
+    this.v3 = debeziumAtLeast3(this.version);
     this.target = databaseTarget(ctx.config, "Debezium General", this.s.connectTimeoutMs);
     this.accepts = tableFilter(ctx.config);
     this.finished = this.run().catch((err) => {
@@ -203,7 +215,20 @@ class DebeziumTask {
       } catch (err) {
         await this.release();
         if (this.stopped || err instanceof Stopped) return;
-        this.fail(err instanceof FatalTaskError ? err.exception : this.unexpected(err, restart));
+        const failure = err instanceof FatalTaskError ? err.exception : this.unexpected(err, restart);
+        // Debezium 3.x: a retriable restart whose start-up cannot reach the database is retried again
+        // (measured on 3.6.1: "Going to restart connector after ... sec." every wait while PostgreSQL was
+        // down, the task RUNNING throughout, streaming again once it was back); 2.6 put the task in FAILED.
+        const unreachable = (e: JavaException | undefined): boolean => !!e && (e.className === "org.postgresql.util.PSQLException" || unreachable(e.javaCause));
+        if (restart && this.v3 && unreachable(failure) && !(this.s.maxRetries >= 0 && this.retries >= this.s.maxRetries)) {
+          this.retries++;
+          this.log("WARN", `Going to restart connector after ${this.s.restartWaitMs / 1000} sec. after a retriable exception (BaseSourceTask)`);
+          this.log("WARN", `WorkerSourceTask{id=${this.ctx.connector}-${this.ctx.taskId}} failed to poll records from SourceTask. Will retry operation.`);
+          await this.sleep(this.s.restartWaitMs);
+          if (this.stopped) return;
+          continue;
+        }
+        this.fail(failure);
         return;
       }
       if (!this.runningReported) {
@@ -544,7 +569,7 @@ class DebeziumTask {
 
   private source(fields: { ts_ms: number; snapshot: string; schema: string; table: string; txId: number | null; lsn: number; lastCommit?: number | null }) {
     return {
-      version: DEBEZIUM_VERSION,
+      version: this.version,
       connector: "postgresql",
       name: this.s.prefix,
       ts_ms: fields.ts_ms,
@@ -609,7 +634,13 @@ class DebeziumTask {
         transaction: null,
       });
     });
-    this.ctx.commitOffset(this.partition(), { last_snapshot_record: true, lsn, txId, ts_usec: started * 1000, snapshot: true });
+    // Debezium 3.x names the snapshot kind and marks it completed (measured on 3.6.1: snapshot "INITIAL", snapshot_completed true).
+    this.ctx.commitOffset(
+      this.partition(),
+      this.v3
+        ? { last_snapshot_record: true, lsn, txId, ts_usec: started * 1000, snapshot: this.s.snapshotMode.toUpperCase(), snapshot_completed: true }
+        : { last_snapshot_record: true, lsn, txId, ts_usec: started * 1000, snapshot: true },
+    );
     this.plan.startLsn = Math.max(this.plan.startLsn, lsn);
     this.plan.skipUpTo = lsn;
     this.plan.skipByCommit = false;

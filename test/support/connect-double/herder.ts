@@ -25,6 +25,8 @@ export interface Reply {
   emptyWithLength?: boolean;
   /** Raw text body (401 from the basic auth extension). */
   text?: string;
+  /** Content-Type of a raw text body (default text/plain). */
+  contentType?: string;
 }
 
 export const reply = {
@@ -46,6 +48,12 @@ export interface ConnectDoubleTiming {
   restartDelayMs: number;
   /** task.shutdown.graceful.timeout.ms: how long stop/delete waits for a task to stop. Default 5000. */
   taskShutdownTimeoutMs: number;
+  /**
+   * Distributed mode: how long after the answer a write to the config topic
+   * (pause, resume, stop, restart, delete) takes effect on the worker that
+   * runs the connector (measured on Connect 4.3: 30-600 ms). Default 50.
+   */
+  targetStateDelayMs: number;
 }
 
 export const DEFAULT_TIMING: ConnectDoubleTiming = {
@@ -54,6 +62,7 @@ export const DEFAULT_TIMING: ConnectDoubleTiming = {
   pauseDelayMs: 100,
   restartDelayMs: 100,
   taskShutdownTimeoutMs: 5000,
+  targetStateDelayMs: 50,
 };
 
 export interface HerderOptions {
@@ -102,6 +111,14 @@ interface Conn {
   pendingStart: boolean;
   statusVisibleAt: number;
   topics: Set<string>;
+  /**
+   * Distributed mode: task states still shown for ids whose new task has not
+   * reported yet (after a config update the old statuses stay until the new
+   * tasks overwrite them; during a stop the stopped tasks show UNASSIGNED).
+   */
+  lingering?: Map<number, { state: State; trace?: string }>;
+  /** Distributed stop: the task configs are gone and the tasks are stopping (status `tasks: []`). */
+  hideTasks?: boolean;
 }
 
 /** One stored offset. */
@@ -118,6 +135,9 @@ function fixture(name: string): unknown {
 
 /** Connect's own keys for source connectors (Common, Transforms, Predicates, Error Handling, Topic Creation, Exactly Once Support, offsets.topic), as recorded from 3.7.1. */
 export const SOURCE_COMMON_DEFINITIONS = fixture("connect-source-definitions.json") as ConfigKeyDefinition[];
+
+/** Connect 4.3's own keys for source connectors (recorded from the real stack with record-fixtures.ts). */
+const SOURCE_COMMON_DEFINITIONS_4 = fixture("connect-4.3-source-definitions.json") as ConfigKeyDefinition[];
 
 /** Connect's own keys for sink connectors. Not recorded: built from the source keys plus SinkConnectorConfig's (topics, topics.regex, dead letter queue). */
 export const SINK_COMMON_DEFINITIONS: ConfigKeyDefinition[] = (() => {
@@ -149,11 +169,31 @@ export const SINK_COMMON_DEFINITIONS: ConfigKeyDefinition[] = (() => {
   ];
 })();
 
-/** Kafka's built-in transformations, predicates and converters (GET /connector-plugins?connectorsOnly=false), as recorded. */
+/** Kafka's built-in transformations, predicates and converters (GET /connector-plugins?connectorsOnly=false), as recorded from 3.7.1. */
 const BUILTIN_PLUGINS = fixture("connect-builtin-plugins.json") as Array<{ class: string; type: string; version?: string }>;
+/** The same for Connect 4.3 (recorded from the real stack). */
+const BUILTIN_PLUGINS_4 = fixture("connect-4.3-builtin-plugins.json") as Array<{ class: string; type: string; version?: string }>;
 
-/** ConfigKeyInfo as serialised: exactly Connect's 11 fields, in Connect's order. */
-function keyInfo(d: ConfigKeyDefinition) {
+/**
+ * ConfigKeyInfo as serialised: exactly Connect's 11 fields, in Connect's
+ * order. Connect 4.x (ConfigKeyInfo is a record) writes `order_in_group`
+ * after `group`; 3.x writes `order` last.
+ */
+function keyInfo(d: ConfigKeyDefinition, v4 = false) {
+  if (v4)
+    return {
+      name: d.name,
+      type: d.type,
+      required: d.required,
+      default_value: d.default_value,
+      importance: d.importance,
+      documentation: d.documentation,
+      group: d.group,
+      order_in_group: d.order,
+      width: d.width,
+      display_name: d.display_name,
+      dependents: d.dependents,
+    };
   return {
     name: d.name,
     type: d.type,
@@ -207,6 +247,8 @@ const NAME_CHECK = /[\u0000-\u001f\u007f]/;
 /** The double's herder. */
 export class Herder {
   readonly connectors = new Map<string, Conn>();
+  /** Distributed mode: deleted connectors whose tasks are still stopping (their status is still served). */
+  private readonly deleting = new Map<string, Conn>();
   /** Offsets by connector name and partition; kept when a connector is deleted (like Connect's offset store). */
   readonly offsets = new Map<string, StoredOffset>();
   readonly topics = new Map<string, Array<{ key: unknown; value: unknown }>>();
@@ -232,7 +274,8 @@ export class Herder {
   async shutdown(forget: boolean): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    const all = [...this.connectors.values()];
+    const all = [...this.connectors.values(), ...this.deleting.values()];
+    this.deleting.clear();
     for (const c of all) {
       c.epoch++;
       c.pendingStart = false;
@@ -259,6 +302,19 @@ export class Herder {
     return a > major || (a === major && b >= minor);
   }
 
+  private get distributed(): boolean {
+    return this.opts.mode === "distributed";
+  }
+
+  /** Runs `fn` now (standalone) or once a config-topic write has reached the worker (distributed). */
+  private applyLater(fn: () => void | Promise<void>): void {
+    if (!this.distributed) {
+      void fn();
+      return;
+    }
+    this.schedule(this.opts.timing.targetStateDelayMs, () => void fn());
+  }
+
   // ------------------------------------------------------------------ plugins
 
   findPlugin(nameOrAlias: string): ConnectorPlugin | undefined {
@@ -283,18 +339,31 @@ export class Herder {
     const connectors = [...this.opts.plugins]
       .sort((a, b) => a.className.localeCompare(b.className))
       .map((p) => ({ class: p.className, type: p.type, version: p.version }));
-    return reply.ok(connectorsOnly ? connectors : [...connectors, ...BUILTIN_PLUGINS.map((p) => ({ ...p, version: p.version === "3.7.1" ? this.opts.version : p.version }))]);
+    const v4 = this.atLeast(4, 0);
+    const builtins = (v4 ? BUILTIN_PLUGINS_4 : BUILTIN_PLUGINS).map((p) => ({ ...p, version: p.version === (v4 ? "4.3.0" : "3.7.1") ? this.opts.version : p.version }));
+    return reply.ok(connectorsOnly ? connectors : [...connectors, ...builtins]);
+  }
+
+  /** Connect's own keys for a plugin's type, in this version's form (4.x: recorded from 4.3, with the plugin's and the worker's versions). */
+  private commonDefinitions(p: ConnectorPlugin): ConfigKeyDefinition[] {
+    if (p.type === "sink" || !this.atLeast(4, 0)) return p.type === "sink" ? SINK_COMMON_DEFINITIONS : SOURCE_COMMON_DEFINITIONS;
+    return SOURCE_COMMON_DEFINITIONS_4.map((d) => {
+      if (d.name === "connector.plugin.version") return { ...d, default_value: p.version, recommended: [p.version] };
+      if (/\.converter\.plugin\.version$/.test(d.name)) return { ...d, default_value: this.opts.version, recommended: [this.opts.version] };
+      return d;
+    });
   }
 
   private definitionsOf(p: ConnectorPlugin): ConfigKeyDefinition[] {
-    return [...(p.type === "sink" ? SINK_COMMON_DEFINITIONS : SOURCE_COMMON_DEFINITIONS), ...p.definitions];
+    return [...this.commonDefinitions(p), ...p.definitions];
   }
 
   pluginConfig(name: string): Reply {
     const p = this.findPlugin(name);
     if (!p) return reply.error(404, `Unknown plugin ${name}.`);
     // Recorded: the plugin's own keys first, then Connect's (validate lists Connect's first).
-    return reply.ok([...p.definitions, ...(p.type === "sink" ? SINK_COMMON_DEFINITIONS : SOURCE_COMMON_DEFINITIONS)].map(keyInfo));
+    const v4 = this.atLeast(4, 0);
+    return reply.ok([...p.definitions, ...this.commonDefinitions(p)].map((d) => keyInfo(d, v4)));
   }
 
   // ------------------------------------------------------------------ validation
@@ -309,7 +378,7 @@ export class Herder {
       const codes = [...name].filter((c) => NAME_CHECK.test(c)).map((c) => c.charCodeAt(0));
       add("name", `Invalid value ${name} for configuration name: String may not contain control sequences but had the following ASCII chars: ${codes.join(", ")}`);
     }
-    for (const d of p.type === "sink" ? SINK_COMMON_DEFINITIONS : SOURCE_COMMON_DEFINITIONS) {
+    for (const d of this.commonDefinitions(p)) {
       const v = config[d.name];
       if (v === undefined || d.name === "name") continue;
       const t = v.trim();
@@ -336,6 +405,7 @@ export class Herder {
     const seen = new Set<string>();
     const configs: unknown[] = [];
     let count = 0;
+    const v4 = this.atLeast(4, 0);
     for (const d of defs) {
       seen.add(d.name);
       const raw = config[d.name] ?? d.default_value;
@@ -343,7 +413,7 @@ export class Herder {
       const e = errs[d.name] ?? [];
       count += e.length;
       const rec = d.recommended ?? (d as { recommended_values?: string[] }).recommended_values ?? [];
-      configs.push({ definition: keyInfo(d), value: { name: d.name, value, recommended_values: rec, errors: e, visible: true } });
+      configs.push({ definition: keyInfo(d, v4), value: d.noValue ? null : { name: d.name, value, recommended_values: rec, errors: e, visible: !d.invisible } });
     }
     for (const [k, e] of Object.entries(errs)) {
       if (seen.has(k)) continue;
@@ -360,12 +430,23 @@ export class Herder {
     const cls = config["connector.class"];
     if (cls === undefined) return { reply: reply.error(400, `Connector config ${javaMapToString(config)} contains no connector type`) };
     const plugin = this.findPlugin(cls);
-    if (!plugin) return { reply: reply.error(500, this.notFoundClassMessage(cls)) };
+    // Connect 4.x: 400 with the ConnectException's text (3.7.1: 500 with the bare message).
+    if (!plugin) return { reply: this.atLeast(4, 0) ? reply.error(400, `org.apache.kafka.connect.errors.ConnectException: ${this.notFoundClassMessage(cls)}`) : reply.error(500, this.notFoundClassMessage(cls)) };
     const v = await this.validate(plugin, config);
     if (v.status !== 200) return { reply: { status: v.status, body: v.body } };
-    const infos = v.body as { error_count: number; configs: Array<{ value: { errors: string[] } }> };
+    const infos = v.body as { error_count: number; configs: Array<{ value: { errors: string[] } | null }> };
+    if (infos.error_count > 0 && infos.configs.some((c) => c.value === null)) {
+      // AbstractHerder.maybeAddConfigErrors calls configValue().errors() on every ConfigInfo; a key the
+      // plugin left without a value (Debezium 3.6) makes it throw (measured on Connect 4.3 + Debezium 3.6.1).
+      return {
+        reply: reply.error(
+          500,
+          `Cannot invoke "org.apache.kafka.connect.runtime.rest.entities.ConfigValueInfo.errors()" because the return value of "org.apache.kafka.connect.runtime.rest.entities.ConfigInfo.configValue()" is null`,
+        ),
+      };
+    }
     if (infos.error_count > 0) {
-      const lines = infos.configs.flatMap((c) => c.value.errors);
+      const lines = infos.configs.flatMap((c) => c.value?.errors ?? []);
       return {
         reply: reply.error(
           400,
@@ -384,7 +465,8 @@ export class Herder {
     const norm = (s: string) => s.replace(/Connector$/, "");
     if (!norm(cls).endsWith(norm(pluginName))) return reply.error(400, `Included connector type ${cls} does not match request type ${pluginName}`);
     const plugin = this.findPlugin(cls);
-    if (!plugin) return reply.error(500, `org.apache.kafka.connect.errors.ConnectException: ${this.notFoundClassMessage(cls)}`);
+    if (!plugin)
+      return reply.error(500, `${this.atLeast(4, 0) ? "org.apache.kafka.connect.runtime.rest.errors.BadRequestException" : "org.apache.kafka.connect.errors.ConnectException"}: ${this.notFoundClassMessage(cls)}`);
     const v = await this.validate(plugin, config);
     return { status: v.status, body: v.body };
   }
@@ -403,24 +485,34 @@ export class Herder {
     return { name: c.name, config: { ...c.config }, tasks: this.taskIds(c), type: c.plugin.type };
   }
 
-  private taskStatus(s: TaskSlot) {
-    const t: Record<string, unknown> = { id: s.id, state: s.state, worker_id: this.opts.workerId() };
-    if (s.trace) t.trace = s.trace;
+  /** A task status entry; Connect 4.1+ adds the plugin `version` (KAFKA-18988, measured on 4.3). */
+  private taskEntry(id: number, state: State, trace: string | undefined, c: Conn): Record<string, unknown> {
+    const t: Record<string, unknown> = { id, state, worker_id: this.opts.workerId() };
+    if (this.atLeast(4, 1)) t.version = c.plugin.version;
+    if (trace) t.trace = trace;
     return t;
+  }
+
+  /** The tasks a status shows: reported tasks, and (distributed) lingering states for ids whose new task has not reported. */
+  private visibleTasks(c: Conn): Array<{ id: number; state: State; trace?: string; slot?: TaskSlot }> {
+    if (c.hideTasks) return [];
+    const out = new Map<number, { id: number; state: State; trace?: string; slot?: TaskSlot }>();
+    for (const s of c.tasks.values()) {
+      if (!s.unreported) out.set(s.id, { id: s.id, state: s.state, trace: s.trace, slot: s });
+      else {
+        const l = c.lingering?.get(s.id);
+        if (l) out.set(s.id, { id: s.id, ...l });
+      }
+    }
+    for (const [id, l] of c.lingering ?? []) if (!out.has(id) && !c.tasks.has(id)) out.set(id, { id, ...l });
+    return [...out.values()].sort((a, b) => a.id - b.id);
   }
 
   private status(c: Conn, override?: { connector?: State; tasks?: Map<number, State> }) {
     const connector: Record<string, unknown> = { state: override?.connector ?? c.state, worker_id: this.opts.workerId() };
+    if (this.atLeast(4, 1)) connector.version = c.plugin.version;
     if (c.trace) connector.trace = c.trace;
-    const tasks = [...c.tasks.values()]
-      .filter((s) => !s.unreported)
-      .sort((a, b) => a.id - b.id)
-      .map((s) => {
-        const t = this.taskStatus(s);
-        const o = override?.tasks?.get(s.id);
-        if (o) t.state = o;
-        return t;
-      });
+    const tasks = this.visibleTasks(c).map((v) => this.taskEntry(v.id, override?.tasks?.get(v.id) ?? v.state, v.trace, c));
     return { name: c.name, connector, tasks, type: c.plugin.type };
   }
 
@@ -470,16 +562,17 @@ export class Herder {
   }
 
   getStatus(name: string): Reply {
-    const c = this.connectors.get(name);
+    // Distributed: a deleted connector's status is served until its tasks have stopped (measured on 4.3).
+    const c = this.connectors.get(name) ?? this.deleting.get(name);
     if (!c || !this.statusVisible(c)) return reply.error(404, `No status found for connector ${name}`);
     return reply.ok(this.status(c));
   }
 
   getTaskStatus(name: string, id: number): Reply {
-    const c = this.connectors.get(name);
-    const s = c && this.statusVisible(c) ? c.tasks.get(id) : undefined;
-    if (!s || s.unreported) return reply.error(404, `No status found for task ${name}-${id}`);
-    return reply.ok(this.taskStatus(s));
+    const c = this.connectors.get(name) ?? this.deleting.get(name);
+    const v = c && this.statusVisible(c) ? this.visibleTasks(c).find((t) => t.id === id) : undefined;
+    if (!c || !v) return reply.error(404, `No status found for task ${name}-${id}`);
+    return reply.ok(this.taskEntry(v.id, v.state, v.trace, c));
   }
 
   getTopics(name: string): Reply {
@@ -557,6 +650,9 @@ export class Herder {
   private async reconfigure(c: Conn, config: Record<string, string>, plugin: ConnectorPlugin): Promise<void> {
     c.epoch++;
     c.pendingStart = false;
+    // Distributed: the old task statuses stay in the status topic until the new tasks report (measured on 4.3:
+    // a config update shows RUNNING throughout, no `tasks: []`).
+    if (this.distributed) c.lingering = new Map(this.visibleTasks(c).map((t) => [t.id, { state: t.state, trace: t.trace }]));
     await this.stopTasks(c, true);
     c.config = { ...config };
     c.plugin = plugin;
@@ -565,6 +661,18 @@ export class Herder {
     if (c.target !== "STOPPED") {
       if (this.opts.mode === "standalone") this.generateTaskConfigs(c);
       this.startTasksLater(c);
+    }
+    if (this.distributed && c.target !== "STOPPED") {
+      // The worker restarts the connector for the new config: UNASSIGNED (written on its shutdown) shows
+      // until the restarted connector reports again (measured on 4.3, when a poll lands in it).
+      const epoch = c.epoch;
+      this.applyLater(() => {
+        if (this.connectors.get(c.name) !== c || c.epoch !== epoch) return;
+        c.state = "UNASSIGNED";
+        this.schedule(this.opts.timing.restartDelayMs, () => {
+          if (this.connectors.get(c.name) === c && c.epoch === epoch && c.state === "UNASSIGNED") c.state = c.target === "PAUSED" ? "PAUSED" : "RUNNING";
+        });
+      });
     }
   }
 
@@ -582,6 +690,7 @@ export class Herder {
       c.pendingStart = false;
       if (c.target === "STOPPED") return;
       if (c.taskConfigs.length === 0) this.generateTaskConfigs(c);
+      for (const id of c.lingering?.keys() ?? []) if (id >= c.taskConfigs.length) c.lingering?.delete(id);
       for (let i = 0; i < c.taskConfigs.length; i++) {
         const slot = this.newTask(c, i, c.target === "PAUSED" ? "PAUSED" : "RUNNING", false);
         if (c.target === "STARTED") {
@@ -691,6 +800,18 @@ export class Herder {
     c.epoch++;
     c.pendingStart = false;
     this.connectors.delete(name);
+    if (this.distributed) {
+      // Distributed: 204 once the config topic has the tombstone; the worker then removes the statuses and
+      // stops the tasks (measured on 4.3: status 200 for a moment, sometimes UNASSIGNED, then 404; the slot
+      // still active when the 204 arrived, inactive 200-600 ms later).
+      this.deleting.set(name, c);
+      this.applyLater(async () => {
+        if (this.deleting.get(name) === c) this.deleting.delete(name);
+        await this.stopTasks(c, false);
+        this.log(`INFO [${name}] Connector deleted`);
+      });
+      return reply.noContent();
+    }
     await this.stopTasks(c, false);
     this.log(`INFO [${name}] Connector deleted`);
     return reply.noContent();
@@ -699,6 +820,19 @@ export class Herder {
   pause(name: string): Reply {
     const c = this.connectors.get(name);
     if (!c) return reply.error(404, `Unknown connector ${name}`);
+    // Distributed: the target state reaches the worker through the config topic (measured on 4.3: the status
+    // still shows the old state for a moment after the 202).
+    if (this.distributed) {
+      this.applyLater(() => {
+        if (this.connectors.get(name) === c) this.pauseNow(c);
+      });
+      return reply.accepted();
+    }
+    this.pauseNow(c);
+    return reply.accepted();
+  }
+
+  private pauseNow(c: Conn): void {
     c.target = "PAUSED";
     c.state = "PAUSED";
     for (const s of c.tasks.values()) {
@@ -708,12 +842,21 @@ export class Herder {
         if (c.target === "PAUSED" && s.gen === gen && !s.stopping && s.state === "RUNNING") s.state = "PAUSED";
       });
     }
-    return reply.accepted();
   }
 
   resume(name: string): Reply {
     const c = this.connectors.get(name);
     if (!c) return reply.error(404, `Unknown connector ${name}`);
+    if (this.distributed) {
+      this.applyLater(() => {
+        if (this.connectors.get(name) === c) this.resumeNow(c);
+      });
+      return reply.accepted();
+    }
+    return this.resumeNow(c);
+  }
+
+  private resumeNow(c: Conn): Reply {
     if (c.target === "STARTED") return reply.accepted();
     c.target = "STARTED";
     c.state = "RUNNING";
@@ -738,6 +881,33 @@ export class Herder {
   async stop(name: string): Promise<Reply> {
     const c = this.connectors.get(name);
     if (!c) return this.opts.mode === "standalone" ? reply.error(500, `No connector \`${name}\` configured`) : reply.error(404, `Unknown connector ${name}`);
+    if (this.distributed) {
+      // Distributed (measured on 4.3): 204 once empty task configs and the STOPPED target are written; then the
+      // status shows the connector RUNNING with `tasks: []` while the tasks stop, the stopped tasks UNASSIGNED,
+      // and finally STOPPED with `tasks: []`.
+      c.target = "STOPPED";
+      c.epoch++;
+      c.pendingStart = false;
+      c.taskConfigs = [];
+      const epoch = c.epoch;
+      this.applyLater(async () => {
+        if (this.connectors.get(name) !== c || c.epoch !== epoch) return;
+        const ids = [...c.tasks.values()].filter((t) => !t.phantom).map((t) => t.id);
+        c.hideTasks = true;
+        c.lingering = undefined;
+        await Promise.all([this.stopTasks(c, true), new Promise((r) => setTimeout(r, this.opts.timing.restartDelayMs))]);
+        c.hideTasks = false;
+        if (this.connectors.get(name) !== c || c.epoch !== epoch) return;
+        c.lingering = new Map(ids.map((id) => [id, { state: "UNASSIGNED" as State }]));
+        this.schedule(this.opts.timing.restartDelayMs, () => {
+          if (this.connectors.get(name) !== c || c.epoch !== epoch) return;
+          c.lingering = undefined;
+          c.state = "STOPPED";
+          this.log(`INFO [${name}] Connector stopped`);
+        });
+      });
+      return reply.noContent();
+    }
     c.target = "STOPPED";
     c.epoch++;
     c.pendingStart = false;
@@ -769,12 +939,42 @@ export class Herder {
       connector: restartConnector ? "RESTARTING" : undefined,
       tasks: new Map(tasks.map((s) => [s.id, "RESTARTING" as State])),
     });
+    if (this.distributed) {
+      // Distributed (measured on 4.3): the 202 answers the plan; the worker carries it out afterwards, so the
+      // status first still shows the old states (a FAILED task stays FAILED for a moment), then the connector
+      // RESTARTING (when restarted), then the tasks RESTARTING until they report again.
+      const epoch = c.epoch;
+      this.applyLater(async () => {
+        if (this.connectors.get(name) !== c || c.epoch !== epoch) return;
+        const restartTasks = () => Promise.all(tasks.filter((s) => c.tasks.get(s.id) === s).map((s) => this.restartSlot(c, s, "RESTARTING")));
+        if (!restartConnector) return void (await restartTasks());
+        c.state = "RESTARTING";
+        c.trace = undefined;
+        this.schedule(this.opts.timing.restartDelayMs, () => {
+          if (this.connectors.get(name) !== c || c.epoch !== epoch) return;
+          c.state = running();
+          void restartTasks();
+        });
+      });
+      return reply.ok(body, 202);
+    }
     if (restartConnector) {
       c.state = running();
       c.trace = undefined;
     }
     await Promise.all(tasks.map((s) => this.restartSlot(c, s, "RESTARTING")));
     return reply.ok(body, 202);
+  }
+
+  /** Restarts a task and resolves once the new task has started and reported (distributed task restart answers then). */
+  private async restartSlotAndWait(c: Conn, s: TaskSlot, transient: State): Promise<void> {
+    await this.restartSlot(c, s, transient);
+    const deadline = Date.now() + Math.max(10000, this.opts.timing.restartDelayMs * 4);
+    for (;;) {
+      const now = c.tasks.get(s.id);
+      if (this.connectors.get(c.name) !== c || !now || now === s || now.state !== transient || now.stopping || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   private async restartSlot(c: Conn, s: TaskSlot, transient: State): Promise<void> {
@@ -808,7 +1008,10 @@ export class Herder {
       }
       return reply.error(404, `Unknown task: ${name}-${id}`);
     }
-    await this.restartSlot(c, s, "UNASSIGNED");
+    // Distributed (measured on 4.3): the worker running the task restarts it before answering (204 after
+    // ~600 ms), so the status right after the 204 already shows the new task.
+    if (!standalone) await this.restartSlotAndWait(c, s, "UNASSIGNED");
+    else await this.restartSlot(c, s, "UNASSIGNED");
     return reply.noContent();
   }
 

@@ -81,14 +81,19 @@ export type ValuePositions = Map<string, number>;
  * [Source: REDACTED ...; line: 1, column: 20]"). Also returns the start index
  * of every value at depth 1 and 2, for type-mismatch messages.
  */
-export function parseJsonLikeJackson(text: string): { ok: true; value: unknown; positions: ValuePositions } | { ok: false; message: string } {
+export function parseJsonLikeJackson(
+  text: string,
+  opts: { exactColumns?: boolean } = {},
+): { ok: true; value: unknown; positions: ValuePositions } | { ok: false; message: string } {
   const positions: ValuePositions = new Map();
   let i = 0;
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
   };
+  // The Jackson of Connect 3.7 reports an unexpected character one column past it; the one of Connect 4.x
+  // (measured on 4.3: "{not json" -> column 2) reports its own column.
   const fail = (msg: string, at: number, offset: number): never => {
-    throw new JsonSyntax(msg + location(text, at, offset));
+    throw new JsonSyntax(msg + location(text, at, opts.exactColumns && offset === 2 ? 1 : offset));
   };
   const eof = (ctx: "Object" | "Array" | null): never =>
     ctx ? fail(`Unexpected end-of-input within/between ${ctx} entries`, text.length, 1) : fail("No content to map due to end-of-input", text.length, 1);

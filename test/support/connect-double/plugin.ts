@@ -25,6 +25,15 @@ export interface ConfigKeyDefinition {
    * Connect-level keys (name, connector.class, tasks.max) echo their value.
    */
   echoValue?: boolean;
+  /**
+   * Validate answers this key with `value: null` (Debezium 3.6:
+   * internal.legacy.snapshot.max.threads is in its ConfigDef but not among the
+   * fields it validates). Connect 4.x then fails every create or update whose
+   * validation has errors with a NullPointerException (HTTP 500).
+   */
+  noValue?: boolean;
+  /** Validate answers `visible: false` (recorded, e.g. schema.exclude.list in Debezium 3.6). */
+  invisible?: boolean;
 }
 
 /** Everything a running task may do. */

@@ -1,0 +1,863 @@
+/**
+ * Differential test: the same scenarios against the Connect double and the
+ * real stack (Kafka Connect 4.x distributed, two workers, Debezium 3.x, see
+ * test/support/connect-target.ts), compared on what matters to the library:
+ * HTTP status codes, error bodies (error_code and message, normalized for
+ * names, ports, paths and PIDs), connector/task state sequences from status
+ * polls (consecutive duplicates collapsed), the first lines of task traces, and
+ * slot activity (pg_replication_slots active, held by a Debezium backend).
+ *
+ * Scenarios: the recorded transcripts that make sense against a distributed
+ * cluster (connect-transcripts/*.json, replayed on both targets with the
+ * recorded names on one dedicated PostgreSQL server per target, Debezium's
+ * waits shortened in every config sent) and the suite's own flows.
+ *
+ * Every difference must either be gone (fixed in the double) or be listed in
+ * the "Documented differences" table of test/support/connect-double/README.md;
+ * any other difference fails the scenario. The counts are printed at the end.
+ *
+ * The double runs in distributed mode with the versions the real stack
+ * reports (GET / and the plugin list), with only the Debezium plugin installed
+ * (like the real workers). CONNECT_DIFF_URL=<url> runs the real side against an
+ * already running Connect cluster (e.g. `npm run stack -- up`) instead of the
+ * shared stack; CONNECT_DIFF_REPORT=<file> writes every observation as JSON.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Client } from "pg";
+import { startConnectTarget } from "../support/connect-target";
+import { debeziumPostgresPlugin } from "../support/connect-double/debezium-postgres";
+import { loadTranscript, send, type Answer, type HttpStep, type Rewrites, type SlotPollStep, type SqlStep, type StatusPollStep, type Step } from "../support/connect-double/replay";
+import { startConnectDouble, type ConnectDouble } from "../support/connect-double/server";
+import { FAST_DEBEZIUM, setupDebeziumDatabase, type DebeziumDatabase } from "../support/debezium-fixture";
+import { freePort, pgMajors, startPostgres, type PgServer } from "../support/postgres";
+
+type Kind = "double" | "real";
+
+const REPO = path.resolve(__dirname, "../../..");
+export const README = path.join(REPO, "test/support/connect-double/README.md");
+
+/** Shortened Debezium waits, added to every connector config both targets get (unless the config sets them). */
+const DEBEZIUM_OVERRIDES: Record<string, string> = {
+  "retriable.restart.connector.wait.ms": "1000",
+  "slot.retry.delay.ms": "500",
+  "status.update.interval.ms": "1000",
+};
+
+/** Status polling: every POLL_MS; a poll ends once its predicate has held HOLD_MS, or at the cap. */
+const POLL_MS = 15;
+const HOLD_MS = 500;
+const CAP_MS: Record<Kind, number> = { double: 6000, real: 25000 };
+
+// ---------------------------------------------------------------------------
+// Observations and differences
+
+interface Observation {
+  step: string;
+  value: string;
+}
+
+interface Difference {
+  scenario: string;
+  step: string;
+  double: string;
+  real: string;
+}
+
+interface TableRow {
+  key: string;
+  cells: string[];
+}
+
+/** The rows of the first Markdown table after `## <heading>` in the double's README. */
+export function readmeTable(heading: string, text = fs.readFileSync(README, "utf8")): TableRow[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.trim().toLowerCase() === `## ${heading}`.toLowerCase());
+  if (start < 0) return [];
+  const rows: TableRow[] = [];
+  let inTable = false;
+  for (const line of lines.slice(start + 1)) {
+    if (/^## /.test(line)) break;
+    const t = line.trim();
+    if (!t.startsWith("|")) {
+      if (inTable) break;
+      continue;
+    }
+    inTable = true;
+    const cells = t
+      .slice(1, t.endsWith("|") ? -1 : undefined)
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim().replace(/\\\|/g, "|"));
+    if (cells.every((c) => /^:?-{3,}:?$/.test(c))) continue; // the separator line
+    if (cells[0].toLowerCase() === "scenario/step") continue; // the header
+    rows.push({ key: cells[0].replace(/`/g, "").trim(), cells });
+  }
+  return rows;
+}
+
+/**
+ * Whether a README row documents a difference: its scenario/step matches
+ * (`*` matches anything), and each of the double and real cells either holds
+ * no `backticked` value (a description) or holds the observed value as one of
+ * its backticked alternatives (the real cluster may answer one of several ways).
+ */
+export function rowDocuments(row: TableRow, d: Difference): boolean {
+  if (!keyMatches(row.key, `${d.scenario} / ${d.step}`)) return false;
+  const fits = (cell: string | undefined, value: string) => {
+    const alternatives = [...(cell ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    return alternatives.length === 0 || alternatives.includes(value);
+  };
+  return fits(row.cells[1], d.double) && fits(row.cells[2], d.real);
+}
+
+/**
+ * The one timing tolerance of the comparison: a status poll started right
+ * after a create may miss the real cluster's short 404 "No status found"
+ * window (30-200 ms on the real stack) that the double always shows; the rest
+ * of the sequence must be the same.
+ */
+function missedStatusWindow(double: string, real: string): boolean {
+  const m = /^404 No status found for connector [^>]* -> (.*)$/.exec(double);
+  return !!m && m[1] === real;
+}
+
+function keyMatches(pattern: string, key: string): boolean {
+  if (!pattern.includes("*")) return pattern === key;
+  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return re.test(key);
+}
+
+class Recorder {
+  readonly obs: Observation[] = [];
+  private readonly seen = new Map<string, number>();
+
+  add(step: string, value: string): void {
+    const n = (this.seen.get(step) ?? 0) + 1;
+    this.seen.set(step, n);
+    this.obs.push({ step: n === 1 ? step : `${step} #${n}`, value });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// One target with its PostgreSQL server
+
+interface Side {
+  kind: Kind;
+  url: string;
+  pg: PgServer;
+  /** Fixture database for the suite's own flows (setupDebeziumDatabase). */
+  flows: DebeziumDatabase;
+  /** Actual value -> placeholder, applied to every observation. */
+  names: Array<[string, string]>;
+  storedOffsets(name: string): Promise<unknown[]>;
+  connectorNames(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+function normalize(side: Side, text: string): string {
+  let s = text;
+  for (const [a, b] of [...side.names].sort((x, y) => y[0].length - x[0].length)) if (a) s = s.split(a).join(b);
+  return s
+    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<port>")
+    .replace(/PID \d+/g, "PID <pid>")
+    .replace(/location='[^']*'/g, "location='<path>'")
+    .replace(/\b[0-9A-F]{1,8}\/[0-9A-F]{1,8}\b/g, "<lsn>");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function httpStep(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): HttpStep {
+  return {
+    type: "http",
+    t_ms: 0,
+    request: { method, path: p, headers: { Accept: "application/json", ...(body !== undefined ? { "Content-Type": "application/json" } : {}), ...headers }, body },
+    response: { headers: {}, body: null },
+  };
+}
+
+type StatusBody = { name: string; connector: { state: string; trace?: string }; tasks: Array<{ id: number; state: string; trace?: string }> };
+
+function isStatusBody(v: unknown): v is StatusBody {
+  return !!v && typeof v === "object" && "connector" in v && Array.isArray((v as { tasks?: unknown }).tasks) && !("config" in v);
+}
+function isError(v: unknown): v is { error_code: number; message: string | null } {
+  return !!v && typeof v === "object" && "error_code" in v && "message" in v;
+}
+
+/** "connector=RUNNING tasks=[0:FAILED(trace)]", as the transcripts write states. */
+function stateLine(b: StatusBody): string {
+  return `connector=${b.connector.state}${b.connector.trace ? "(trace)" : ""} tasks=[${[...b.tasks]
+    .sort((x, y) => x.id - y.id)
+    .map((t) => `${t.id}:${t.state}${t.trace ? "(trace)" : ""}`)
+    .join(",")}]`;
+}
+
+function traceLines(b: StatusBody): string[] {
+  const out: string[] = [];
+  if (b.connector.trace) out.push(`connector: ${b.connector.trace.split("\n")[0]}`);
+  for (const t of b.tasks) if (t.trace) out.push(`task ${t.id}: ${t.trace.split("\n")[0]}`);
+  return out;
+}
+
+/** A status answer as one state: "200 connector=... tasks=[...]" or "404 <message>". */
+function statusState(a: Answer): string {
+  if (a.status === undefined) return `no answer`;
+  if (a.status === 200 && isStatusBody(a.body)) return `200 ${stateLine(a.body)}`;
+  return `${a.status} ${isError(a.body) ? String(a.body.message) : JSON.stringify(a.body)}`;
+}
+
+/** What of an HTTP answer is compared. */
+function summarize(req: HttpStep["request"], a: Answer): string {
+  if (a.status === undefined) return "no answer";
+  const b = a.body as Record<string, unknown> | unknown[] | null | undefined;
+  let s = String(a.status);
+  const ct = a.headers["content-type"] ? "" : " [no content-type]";
+  if (isError(b)) return `${s} error_code=${b.error_code} ${String(b.message)}${ct}`;
+  const p = req.path.split("?")[0];
+  if (isStatusBody(b)) return `${s} ${stateLine(b)}${traceLines(b).length ? ` traces: ${traceLines(b).join(" | ")}` : ""}`;
+  if (b && !Array.isArray(b) && typeof b === "object") {
+    if ("error_count" in b && Array.isArray(b.configs)) {
+      const errs = (b.configs as Array<{ value: { name: string; errors: string[] } | null }>)
+        .filter((c) => c.value && c.value.errors.length > 0)
+        .map((c) => `${c.value!.name}: ${c.value!.errors.join(" / ")}`);
+      return `${s} error_count=${String(b.error_count)}${errs.length ? ` ${errs.join(" | ")}` : ""}`;
+    }
+    if ("config" in b && Array.isArray(b.tasks)) return `${s} ${String(b.type)} tasks=${b.tasks.length}`;
+    if (Array.isArray(b.offsets)) return `${s} offsets=${b.offsets.length}`;
+    if (typeof b.message === "string") return `${s} ${b.message}`;
+    if (/\/connectors$/.test(p) && /expand=/.test(req.path)) {
+      return `${s} ${Object.keys(b)
+        .sort()
+        .map((n) => {
+          const e = (b as Record<string, { status?: StatusBody; info?: unknown }>)[n];
+          return `${n}: ${[e.status ? stateLine(e.status) : "", e.info ? "info" : ""].filter(Boolean).join(" + ")}`;
+        })
+        .join("; ")}`;
+    }
+    if (req.method === "GET" && p === "/") return `${s} version=${String(b.version)}`;
+    if (/\/topics$/.test(p)) return `${s} ${JSON.stringify(b)}`;
+    if (/\/tasks\/\d+\/status$/.test(p)) return `${s} ${String(b.state)}`;
+    return `${s} keys=${Object.keys(b).length}`;
+  }
+  if (Array.isArray(b)) {
+    if (p === "/connector-plugins") {
+      const list = b as Array<{ class: string; type: string; version?: string }>;
+      const dbz = list.find((x) => x.class === "io.debezium.connector.postgresql.PostgresConnector");
+      const types = new Map<string, number>();
+      for (const x of list) types.set(x.type, (types.get(x.type) ?? 0) + 1);
+      return `${s} debezium=${dbz ? dbz.version : "absent"} ${[...types].map(([t, n]) => `${t}=${n}`).join(" ")}`;
+    }
+    if (/\/config$/.test(p)) return `${s} keys=${b.length}`;
+    if (/\/tasks$/.test(p)) return `${s} tasks=${b.length}`;
+    return `${s} [${(b as unknown[]).map(String).sort().join(", ")}]`;
+  }
+  return b === null || b === undefined ? `${s} no body` : `${s} ${String(b)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Scenario context: requests, polls, slots and SQL on one side, recorded
+
+class Ctx {
+  readonly rec = new Recorder();
+  rewrites: Rewrites = [];
+
+  constructor(readonly side: Side) {}
+
+  note(step: string, value: string): void {
+    this.rec.add(step, normalize(this.side, value));
+  }
+
+  /** Sends a request (rewrites applied both ways, Debezium waits shortened in configs) and records its summary. */
+  async http(label: string, step: HttpStep): Promise<Answer> {
+    const s = { ...step, request: { ...step.request, body: withOverrides(step.request.body) } };
+    const a = await send(this.side.url, s, this.rewrites);
+    this.note(label, summarize(step.request, a));
+    return a;
+  }
+
+  async status(connector: string): Promise<Answer> {
+    return send(this.side.url, httpStep("GET", `/connectors/${encodeURIComponent(connector)}/status`), this.rewrites);
+  }
+
+  /**
+   * Polls a connector's status until `until` holds for HOLD_MS (or the cap),
+   * and records the collapsed state sequence ("final": only the last state)
+   * and the trace first lines seen.
+   */
+  async poll(label: string, connector: string, until: (state: string) => boolean, opts: { record?: "sequence" | "final"; capMs?: number; holdMs?: number } = {}): Promise<string[]> {
+    const cap = Math.min(opts.capMs ?? Infinity, CAP_MS[this.side.kind]);
+    const hold = opts.holdMs ?? HOLD_MS;
+    const states: string[] = [];
+    const traces: string[] = [];
+    const started = Date.now();
+    let since = Date.now();
+    for (;;) {
+      const a = await this.status(connector);
+      const s = statusState(a);
+      if (states[states.length - 1] !== s) {
+        states.push(s);
+        since = Date.now();
+      }
+      if (isStatusBody(a.body)) for (const t of traceLines(a.body)) if (!traces.includes(t)) traces.push(t);
+      if (until(s) && Date.now() - since >= hold) break;
+      if (Date.now() - started > cap) {
+        states.push("(cap reached)");
+        break;
+      }
+      await sleep(POLL_MS);
+    }
+    this.note(label, opts.record === "final" ? states.filter((s) => s !== "(cap reached)").slice(-1)[0] ?? "" : states.join(" -> "));
+    if (traces.length) this.note(`${label} traces`, traces.join(" | "));
+    return states;
+  }
+
+  async slotRow(slot: string): Promise<{ active: boolean; active_pid: number | null; application_name: string | null } | undefined> {
+    const rows = await this.side.pg
+      .query<{ active: boolean; active_pid: number | null; application_name: string | null }>(
+        `SELECT s.active, s.active_pid, a.application_name FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = $1`,
+        [slot],
+      )
+      .catch(() => undefined);
+    return rows?.[0];
+  }
+
+  private slotText(row: Awaited<ReturnType<Ctx["slotRow"]>>): string {
+    if (!row) return "absent";
+    if (!row.active) return "inactive";
+    return `active, held by ${/^Debezium/.test(row.application_name ?? "") ? `a Debezium backend (${row.application_name})` : `another backend (${row.application_name ?? "?"})`}`;
+  }
+
+  /** Records a slot's state now. */
+  async slot(label: string, slot: string): Promise<string> {
+    const text = this.slotText(await this.slotRow(slot));
+    this.note(label, text);
+    return text;
+  }
+
+  /** Waits (up to the cap) until the slot is active / inactive / absent, then records its state. */
+  async slotUntil(label: string, slot: string, want: "active" | "inactive" | "absent", capMs = CAP_MS[this.side.kind]): Promise<void> {
+    const started = Date.now();
+    let row = await this.slotRow(slot);
+    const holds = () => (want === "absent" ? !row : want === "active" ? !!row?.active : !!row && !row.active);
+    while (!holds() && Date.now() - started < capMs) {
+      await sleep(25);
+      row = await this.slotRow(slot);
+    }
+    this.note(label, this.slotText(row));
+  }
+
+  /** Every slot of a database: "name: state", sorted. */
+  async slots(label: string, database = RECORDED.db): Promise<void> {
+    const rows = await this.side.pg
+      .query<{ slot_name: string; active: boolean; application_name: string | null }>(
+        `SELECT s.slot_name, s.active, a.application_name FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.database = $1 ORDER BY 1`,
+        [database],
+      )
+      .catch((e: Error) => e);
+    if (rows instanceof Error) return this.note(label, `error ${rows.message}`);
+    this.note(label, rows.map((r) => `${r.slot_name}: ${this.slotText({ active: r.active, active_pid: null, application_name: r.application_name })}`).join("; ") || "no slots");
+  }
+
+  async sql(label: string, database: string, query: string): Promise<void> {
+    const c = new Client({ host: "127.0.0.1", port: this.side.pg.port, user: this.side.pg.superuser, password: this.side.pg.superPassword, database });
+    try {
+      await c.connect();
+      const r = await c.query(query);
+      this.note(label, `ok ${r.command} rows=${r.rowCount ?? 0}`);
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      this.note(label, `error ${e.code ?? ""} ${e.message}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+}
+
+function withOverrides(body: unknown): unknown {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return body;
+  const b = body as Record<string, unknown>;
+  const add = (cfg: Record<string, unknown>) => {
+    if (!("database.hostname" in cfg)) return cfg;
+    const out = { ...cfg };
+    for (const [k, v] of Object.entries(DEBEZIUM_OVERRIDES)) if (!(k in out)) out[k] = v;
+    return out;
+  };
+  if (b.config && typeof b.config === "object" && !Array.isArray(b.config)) return { ...b, config: add(b.config as Record<string, unknown>) };
+  return add(b);
+}
+
+// ---------------------------------------------------------------------------
+// Transcripts replayed on both targets
+
+const RECORDED = { port: "55432", db: "inventory", user: "dbz", password: "dbz", slot: "dbz_slot", publication: "dbz_pub" };
+
+/** Tasks that exist only in standalone mode (the phantom task 7) are not part of a distributed final state. */
+function finalState(step: StatusPollStep): string {
+  const s = step.state_sequence[step.state_sequence.length - 1].state;
+  return s.replace(/,?\d+:FAILED\(trace\)(?=[,\]])/g, (m) => (/^,?7:/.test(m) ? "" : m)).replace("[,", "[");
+}
+
+function isHttp(s: Step): s is HttpStep {
+  return s.type === "http";
+}
+
+interface ReplayOptions {
+  onNote?(text: string): Promise<void>;
+  extraRewrites?: Rewrites;
+  /** By step label: send the request again (every 100 ms, up to the cap) until the answer satisfies this (the recorder waited there). */
+  until?: Record<string, (a: Answer) => boolean>;
+  /** By the poll's recorded t_ms: how long to poll at most (where the recorded final state is one the versions run now do not reach). */
+  pollCapMs?: Record<string, number>;
+}
+
+async function replay(ctx: Ctx, file: string, opts: ReplayOptions = {}): Promise<void> {
+  const t = loadTranscript(file);
+  ctx.rewrites = [[`127.0.0.1:${RECORDED.port}`, `127.0.0.1:${ctx.side.pg.port}`], [RECORDED.port, String(ctx.side.pg.port)], ...(opts.extraRewrites ?? [])];
+  const steps = t.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    if (isHttp(step)) {
+      const label = step.label ? `${step.request.method} ${step.request.path} (${step.label})` : `${step.request.method} ${step.request.path}`;
+      const next = steps[i + 1];
+      const watch = next && next.type === "slot_poll" && next.t_ms <= step.t_ms ? (next as SlotPollStep) : undefined;
+      const until = step.label ? opts.until?.[step.label] : undefined;
+      if (until) {
+        const started = Date.now();
+        while (Date.now() - started < CAP_MS[ctx.side.kind] && !until(await send(ctx.side.url, step, ctx.rewrites))) await sleep(100);
+      }
+      await ctx.http(label, step);
+      if (watch) {
+        await ctx.slot(`slot ${watch.slot} right after the response`, watch.slot);
+        await ctx.slotUntil(`slot poll "${watch.label}"`, watch.slot, slotWant(watch));
+        i++;
+      }
+    } else if (step.type === "status_poll") {
+      const p = step as StatusPollStep;
+      const want = finalState(p);
+      await ctx.poll(`status poll of ${p.connector} at t=${p.t_ms}`, p.connector, (s) => s === want, { capMs: opts.pollCapMs?.[String(p.t_ms)] ?? p.duration_ms });
+    } else if (step.type === "sql") {
+      const q = step as SqlStep;
+      if (/^select slot_name/i.test(q.query.trim())) await ctx.slots(`sql ${q.label ?? q.query}`);
+      else if (/^\s*select pid, usename|pg_stat_replication/i.test(q.query)) continue; // backend lists: slot holders are covered by the slot states
+      else await ctx.sql(`sql ${q.label ?? q.query}`, q.database, q.query);
+    } else if (step.type === "slot_poll") {
+      const sp = step as SlotPollStep;
+      await ctx.slotUntil(`slot poll "${sp.label}"`, sp.slot, slotWant(sp));
+    } else if (step.type === "note") {
+      const data = (step as { data?: unknown }).data;
+      if (isStatusBody(data)) {
+        const want = `200 ${stateLine(data as StatusBody)}`;
+        await ctx.poll(`waiting for ${want}`, (data as StatusBody).name, (s) => s === want, { holdMs: 0 });
+      }
+      if (typeof step.text === "string" && opts.onNote) await opts.onNote(step.text);
+    }
+  }
+}
+
+function slotWant(step: SlotPollStep): "active" | "inactive" | "absent" {
+  const last = step.changes[step.changes.length - 1]?.row ?? null;
+  return last === null ? "absent" : last.active ? "active" : "inactive";
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+
+interface Scenario {
+  name: string;
+  title: string;
+  run(ctx: Ctx): Promise<void>;
+  /** Delete leftover connectors afterwards (scenarios 04-06 hand their connector on). */
+  cleanup?: boolean;
+}
+
+const running = (s: string) => s === "200 connector=RUNNING tasks=[0:RUNNING]";
+
+function flowConfig(side: Side, slot: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const c = side.flows.connectorConfig(slot, { "topic.prefix": "flows", ...DEBEZIUM_OVERRIDES, ...overrides });
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)]));
+}
+
+const post = (name: string, config: Record<string, string>) => httpStep("POST", "/connectors", { name, config });
+const put = (p: string) => httpStep("PUT", p);
+
+const SCENARIOS: Scenario[] = [
+  { name: "01-root", title: "GET / and 406", run: (c) => replay(c, "01-root.json"), cleanup: true },
+  { name: "02-connector-plugins", title: "plugin list and plugin config", run: (c) => replay(c, "02-connector-plugins.json"), cleanup: true },
+  {
+    name: "03-validate",
+    title: "the recorded validate cases (real connection checks)",
+    async run(c) {
+      await replay(c, "03-validate.json", { extraRewrites: [["55499", String(await freePort())], ["pw", c.side.pg.superPassword]] });
+    },
+    cleanup: true,
+  },
+  { name: "04-create", title: "create, status after create, duplicates, GETs, slot while RUNNING", run: (c) => replay(c, "04-create.json") },
+  {
+    name: "05-config-put",
+    title: "PUT config: update, unchanged, errors, create via PUT, a connector on an active slot",
+    run: (c) =>
+      replay(c, "05-config-put.json", {
+        async onNote(text) {
+          if (/DELETE \/connectors\/bad%20name%2F/.test(text)) await c.http("DELETE /connectors/bad%20name%2F (cleanup)", httpStep("DELETE", "/connectors/bad%20name%2F"));
+        },
+      }),
+  },
+  {
+    name: "06-lifecycle",
+    title: "pause, resume, restarts, offsets, stop, missing connector",
+    // The recorder read the offsets after the task had committed some (the real worker flushes every second).
+    run: (c) => replay(c, "06-lifecycle.json", { until: { "offsets after resume": (a) => ((a.body as { offsets?: unknown[] })?.offsets?.length ?? 0) > 0 } }),
+  },
+  { name: "07-delete", title: "DELETE while RUNNING, slot released, GETs after delete", run: (c) => replay(c, "07-delete.json"), cleanup: true },
+  { name: "08-errors", title: "error bodies", run: (c) => replay(c, "08-errors.json"), cleanup: true },
+  { name: "10-slot-missing", title: "slot created by Debezium, publication missing, slot.drop.on.stop", run: (c) => replay(c, "10-slot-missing.json"), cleanup: true },
+  {
+    name: "11-create-delete-timing",
+    title: "create -> RUNNING -> delete, twice",
+    async run(c) {
+      for (const name of ["timing-1", "timing-2"]) {
+        await c.http(`${name}: status before create`, httpStep("GET", `/connectors/${name}/status`));
+        await c.http(`${name}: POST`, post(name, { "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "tasks.max": "1", "database.hostname": "127.0.0.1", "database.port": String(c.side.pg.port), "database.user": "dbz", "database.password": "dbz", "database.dbname": "inventory", "topic.prefix": "shop", "plugin.name": "pgoutput", "slot.name": "dbz_slot", "publication.name": "dbz_pub", "publication.autocreate.mode": "disabled" }));
+        await c.poll(`${name}: status until RUNNING`, name, running);
+        await c.slotUntil(`${name}: slot`, "dbz_slot", "active");
+        await c.http(`${name}: DELETE`, httpStep("DELETE", `/connectors/${name}`));
+        await c.poll(`${name}: status after DELETE`, name, (s) => s.startsWith("404"), { record: "final" });
+        await c.slotUntil(`${name}: slot after DELETE`, "dbz_slot", "inactive");
+      }
+    },
+    cleanup: true,
+  },
+  { name: "12-active-slot-conflict", title: "a second connector on an active slot", run: (c) => replay(c, "12-active-slot-conflict.json"), cleanup: true },
+  {
+    name: "09-db-stopped",
+    title: "PostgreSQL stopped under a RUNNING task, started again, restart onlyFailed",
+    async run(c) {
+      let down = false;
+      try {
+        await replay(c, "09-db-stopped.json", {
+          // Recorded (Debezium 2.6): FAILED after the first retriable restart, no recovery. Debezium 3.6 keeps
+          // retrying while PostgreSQL is down and streams again once it is back, so these polls run out.
+          pollCapMs: { "827": 5000, "61033.6": 3000 },
+          async onNote(text) {
+            if (/SIGINT \(fast shutdown\)/.test(text)) {
+              down = true;
+              await c.side.pg.stop();
+            }
+            if (/starting PostgreSQL again/.test(text)) {
+              await c.side.pg.start();
+              down = false;
+            }
+          },
+        });
+      } finally {
+        if (down) await c.side.pg.start();
+      }
+    },
+    cleanup: true,
+  },
+  {
+    name: "flow-lifecycle",
+    title: "create -> RUNNING -> pause -> resume -> stop -> resume -> delete",
+    async run(c) {
+      const name = "flow-lifecycle";
+      const slot = "flow_lifecycle";
+      c.side.flows.trackSlot(slot);
+      await c.http("POST create", post(name, flowConfig(c.side, slot)));
+      await c.poll("status after create", name, running);
+      await c.slotUntil("slot once RUNNING", slot, "active");
+      const holder = (await c.slotRow(slot))?.active_pid;
+      await c.http("PUT pause", put(`/connectors/${name}/pause`));
+      await c.poll("status after pause", name, (s) => s === "200 connector=PAUSED tasks=[0:PAUSED]");
+      const paused = await c.slotRow(slot);
+      c.note("slot while PAUSED", paused?.active ? (paused.active_pid === holder ? "active, same backend as while RUNNING" : "active, another backend") : paused ? "inactive" : "absent");
+      await c.http("PUT resume", put(`/connectors/${name}/resume`));
+      await c.poll("status after resume", name, running);
+      await c.http("PUT stop", put(`/connectors/${name}/stop`));
+      await c.poll("status after stop", name, (s) => s === "200 connector=STOPPED tasks=[]");
+      await c.slot("slot once STOPPED", slot);
+      await c.http("GET tasks while STOPPED", httpStep("GET", `/connectors/${name}/tasks`));
+      await c.http("PUT resume from STOPPED", put(`/connectors/${name}/resume`));
+      await c.poll("status after resume from STOPPED", name, running);
+      await c.slotUntil("slot after resume from STOPPED", slot, "active");
+      await c.http("DELETE", httpStep("DELETE", `/connectors/${name}`));
+      await c.slot("slot right after the DELETE response", slot);
+      await c.poll("status after DELETE", name, (s) => s.startsWith("404"), { record: "final" });
+      await c.slotUntil("slot after DELETE", slot, "inactive");
+      await c.http("GET after DELETE", httpStep("GET", `/connectors/${name}`));
+    },
+    cleanup: true,
+  },
+  {
+    name: "flow-missing-publication",
+    title: "missing publication -> task FAILED; restart onlyFailed (still failing, then fixed)",
+    async run(c) {
+      const name = "flow-nopub";
+      const slot = "flow_nopub";
+      c.side.flows.trackSlot(slot);
+      await c.http("POST create", post(name, flowConfig(c.side, slot, { "publication.name": "flow_nopub_pub" })));
+      await c.poll("status after create", name, (s) => /tasks=\[0:FAILED\(trace\)\]$/.test(s));
+      await c.slot("slot with the task FAILED", slot);
+      await c.http("POST restart onlyFailed (publication still missing)", httpStep("POST", `/connectors/${name}/restart?includeTasks=true&onlyFailed=true`));
+      await c.poll("status after the first restart", name, (s) => /tasks=\[0:FAILED\(trace\)\]$/.test(s), { holdMs: 1500 });
+      await c.side.flows.query(`CREATE PUBLICATION flow_nopub_pub FOR TABLE orders, items`);
+      await c.http("POST restart onlyFailed (publication created)", httpStep("POST", `/connectors/${name}/restart?includeTasks=true&onlyFailed=true`));
+      await c.poll("status after the second restart", name, running);
+      await c.slotUntil("slot after the second restart", slot, "active");
+      await c.http("DELETE", httpStep("DELETE", `/connectors/${name}`));
+      await c.slotUntil("slot after DELETE", slot, "inactive");
+      await c.side.flows.query(`DROP PUBLICATION flow_nopub_pub`);
+    },
+    cleanup: true,
+  },
+  {
+    name: "flow-wrong-password",
+    title: "wrong password on validate, POST and PUT",
+    async run(c) {
+      const name = "flow-badpw";
+      const config = flowConfig(c.side, "flow_badpw", { "database.password": "wrong-password" });
+      await c.http("PUT validate", httpStep("PUT", "/connector-plugins/io.debezium.connector.postgresql.PostgresConnector/config/validate", { ...config, name }));
+      await c.http("POST create", post(name, config));
+      await c.http("PUT config (create)", httpStep("PUT", `/connectors/${name}/config`, config));
+      await c.http("GET connector", httpStep("GET", `/connectors/${name}`));
+      await c.http("PUT validate (tasks.max=0)", httpStep("PUT", "/connector-plugins/io.debezium.connector.postgresql.PostgresConnector/config/validate", { ...flowConfig(c.side, "flow_badpw", { "tasks.max": "0" }), name }));
+      await c.http("POST create (tasks.max=0)", post(name, flowConfig(c.side, "flow_badpw", { "tasks.max": "0" })));
+    },
+    cleanup: true,
+  },
+  {
+    name: "flow-offsets-reset",
+    title: "delete with offsets reset: PUT stop, DELETE offsets, DELETE",
+    async run(c) {
+      const name = "flow-offsets";
+      const slot = "flow_offsets";
+      c.side.flows.trackSlot(slot);
+      await c.http("POST create", post(name, flowConfig(c.side, slot)));
+      await c.poll("status after create", name, running);
+      const started = Date.now();
+      let offsets = 0;
+      while (Date.now() - started < CAP_MS[c.side.kind]) {
+        const a = await send(c.side.url, httpStep("GET", `/connectors/${name}/offsets`));
+        offsets = (a.body as { offsets?: unknown[] })?.offsets?.length ?? 0;
+        if (offsets > 0) break;
+        await sleep(100);
+      }
+      c.note("offsets once committed", `offsets=${offsets}`);
+      await c.http("DELETE offsets while RUNNING", httpStep("DELETE", `/connectors/${name}/offsets`));
+      await c.http("PUT stop", put(`/connectors/${name}/stop`));
+      await c.poll("status after stop", name, (s) => s === "200 connector=STOPPED tasks=[]", { record: "final" });
+      await c.http("DELETE offsets while STOPPED", httpStep("DELETE", `/connectors/${name}/offsets`));
+      await c.http("GET offsets after reset", httpStep("GET", `/connectors/${name}/offsets`));
+      await c.http("DELETE", httpStep("DELETE", `/connectors/${name}`));
+      await c.slotUntil("slot after DELETE", slot, "inactive");
+      const until = Date.now() + 5000;
+      let stored = await c.side.storedOffsets(name);
+      while (stored.length > 0 && Date.now() < until) {
+        await sleep(100);
+        stored = await c.side.storedOffsets(name);
+      }
+      c.note("stored offsets after DELETE", `${stored.length}`);
+    },
+    cleanup: true,
+  },
+];
+
+// ---------------------------------------------------------------------------
+// The two sides
+
+async function prepareServer(kind: Kind): Promise<{ pg: PgServer; flows: DebeziumDatabase }> {
+  // The recorded names (database inventory, role dbz, slot dbz_slot, publication dbz_pub) on a server of this side's own.
+  const major = Math.max(...pgMajors());
+  const pg = await startPostgres({ major });
+  await pg.query("CREATE DATABASE inventory");
+  await pg.query("CREATE ROLE dbz LOGIN REPLICATION PASSWORD 'dbz'");
+  await pg.query("CREATE TABLE products (id serial PRIMARY KEY, name text)", [], "inventory");
+  await pg.query("INSERT INTO products (name) VALUES ('widget'), ('gadget'), ('gizmo')", [], "inventory");
+  await pg.query("GRANT SELECT ON products TO dbz", [], "inventory");
+  await pg.query("CREATE PUBLICATION dbz_pub FOR TABLE products", [], "inventory");
+  await pg.query("SELECT pg_create_logical_replication_slot('dbz_slot', 'pgoutput')", [], "inventory");
+  const flows = await setupDebeziumDatabase(pg, `flows_${kind}`);
+  return { pg, flows };
+}
+
+function sideNames(pg: PgServer, flows: DebeziumDatabase): Array<[string, string]> {
+  return [
+    [flows.db, "<flows-db>"],
+    [flows.user, "<flows-user>"],
+    [flows.password, "<flows-password>"],
+    [pg.superPassword, "<superuser-password>"],
+    [REPO, "<repo>"],
+  ];
+}
+
+async function realSide(): Promise<Side> {
+  const { pg, flows } = await prepareServer("real");
+  const external = process.env.CONNECT_DIFF_URL;
+  if (external) {
+    return {
+      kind: "real",
+      url: external,
+      pg,
+      flows,
+      names: sideNames(pg, flows),
+      storedOffsets: async () => [],
+      connectorNames: async () => (await (await fetch(`${external}/connectors`)).json()) as string[],
+      close: async () => pg.destroy(),
+    };
+  }
+  const target = await startConnectTarget("real");
+  return {
+    kind: "real",
+    url: target.url,
+    pg,
+    flows,
+    names: sideNames(pg, flows),
+    storedOffsets: (n) => target.storedOffsets(n),
+    connectorNames: () => target.connectorNames(),
+    async close() {
+      await target.deleteAllConnectors().catch(() => undefined);
+      await target.close();
+      await pg.destroy();
+    },
+  };
+}
+
+async function doubleSide(versions: { connect: string; debezium: string }): Promise<Side> {
+  const { pg, flows } = await prepareServer("double");
+  // Only the Debezium plugin, like the real workers (their plugin list and the unknown-class message list nothing else).
+  const double: ConnectDouble = await startConnectDouble({
+    mode: "distributed",
+    version: versions.connect,
+    // streamingSetupMs: the real task reports RUNNING well before its slot is active (snapshot first).
+    plugins: [debeziumPostgresPlugin({ ...FAST_DEBEZIUM, streamingSetupMs: 300, version: versions.debezium })],
+    timing: { tasksDelayMs: 150, statusWindowMs: 150, pauseDelayMs: 150, restartDelayMs: 150, taskShutdownTimeoutMs: 5000 },
+  });
+  return {
+    kind: "double",
+    url: double.url,
+    pg,
+    flows,
+    names: sideNames(pg, flows),
+    storedOffsets: async (n) => double.storedOffsets(n),
+    connectorNames: async () => double.connectorNames(),
+    async close() {
+      await double.close();
+      await pg.destroy();
+    },
+  };
+}
+
+async function deleteLeftovers(side: Side): Promise<void> {
+  const names = await side.connectorNames().catch(() => [] as string[]);
+  for (const n of names) await fetch(`${side.url}/connectors/${encodeURIComponent(n)}`, { method: "DELETE" }).catch(() => undefined);
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const left = await side.connectorNames().catch(() => [] as string[]);
+    const active = await side.pg.query("SELECT 1 FROM pg_replication_slots WHERE active").catch(() => []);
+    if (left.length === 0 && active.length === 0) return;
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+describe("Connect double vs the real stack (differential) @pg @real", function () {
+  this.timeout(600000);
+  const sides: Partial<Record<Kind, Side>> = {};
+  const all: Difference[] = [];
+  const documented: Difference[] = [];
+  const undocumented: Difference[] = [];
+  const report: Array<{ scenario: string; double: Observation[]; real: Observation[] }> = [];
+  const started = Date.now();
+  let compared = 0;
+  let tolerated = 0;
+  const equalSteps = new Set<string>();
+
+  before(async function () {
+    const real = await realSide();
+    sides.real = real;
+    const root = (await send(real.url, httpStep("GET", "/"))).body as { version: string };
+    const plugins = (await send(real.url, httpStep("GET", "/connector-plugins"))).body as Array<{ class: string; version: string }>;
+    const dbz = plugins.find((p) => p.class === "io.debezium.connector.postgresql.PostgresConnector");
+    assert.ok(dbz, "the real workers list the Debezium PostgreSQL connector");
+    sides.double = await doubleSide({ connect: root.version, debezium: dbz.version });
+    console.log(`      real: Kafka Connect ${root.version} (distributed, 2 workers) + Debezium ${dbz.version}; the double runs the same versions in distributed mode`);
+  });
+
+  after(async function () {
+    this.timeout(120000);
+    const file = process.env.CONNECT_DIFF_REPORT;
+    if (file) fs.writeFileSync(file, JSON.stringify({ differences: all, report }, null, 2));
+    const fixed = readmeTable("Fixed in the double");
+    // A fixed difference is confirmed when no difference of this run matches its row; rows matching no step at
+    // all are listed (renamed steps, or steps neither side produces any more, like traces that are gone).
+    const verified = fixed.filter((f) => !all.some((d) => keyMatches(f.key, `${d.scenario} / ${d.step}`))).length;
+    for (const f of fixed) if (![...equalSteps].some((k) => keyMatches(f.key, k))) console.log(`        "Fixed in the double" row without an observation in this run: ${f.key}`);
+    console.log(
+      `      differential: ${compared} observations compared, ${all.length} difference(s) found: ${documented.length} documented in the README, ${undocumented.length} neither equal nor documented; ` +
+        `${fixed.length} difference(s) fixed in the double (README "Fixed in the double"), ${verified} of them confirmed (no difference) in this run; ${tolerated} status poll(s) missed the real 404 window; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    for (const d of documented) console.log(`        documented: ${d.scenario} / ${d.step}`);
+    const rows = readmeTable("Documented differences");
+    const unused = rows.filter((r) => !all.some((d) => keyMatches(r.key, `${d.scenario} / ${d.step}`)));
+    for (const r of unused) console.log(`        README row not seen in this run (timing, or fixed since): ${r.key}`);
+    await Promise.all([sides.double?.close(), sides.real?.close()]);
+  });
+
+  it("reads the README tables", () => {
+    const rows = readmeTable("Documented differences");
+    for (const r of rows) assert.equal(r.cells.length, 4, `README row ${r.key}: columns scenario/step | double | real | reason`);
+  });
+
+  for (const sc of SCENARIOS) {
+    it(`${sc.name}: ${sc.title}`, async function () {
+      const obs: Partial<Record<Kind, Observation[]>> = {};
+      for (const kind of ["double", "real"] as const) {
+        const side = sides[kind];
+        if (!side) throw new Error(`the ${kind} side did not start (see the before hook)`);
+        const ctx = new Ctx(side);
+        try {
+          await sc.run(ctx);
+        } catch (err) {
+          ctx.note("scenario aborted", (err as Error).stack?.split("\n").slice(0, 3).join(" ") ?? String(err));
+        }
+        if (sc.cleanup) await deleteLeftovers(side);
+        obs[kind] = ctx.rec.obs;
+      }
+      const d = obs.double ?? [];
+      const r = obs.real ?? [];
+      report.push({ scenario: sc.name, double: d, real: r });
+      const steps = [...new Set([...d.map((o) => o.step), ...r.map((o) => o.step)])];
+      const rows = readmeTable("Documented differences");
+      const mine: Difference[] = [];
+      for (const step of steps) {
+        compared++;
+        const dv = d.find((o) => o.step === step)?.value ?? "(not observed)";
+        const rv = r.find((o) => o.step === step)?.value ?? "(not observed)";
+        if (dv === rv) {
+          equalSteps.add(`${sc.name} / ${step}`);
+          continue;
+        }
+        if (missedStatusWindow(dv, rv)) {
+          tolerated++;
+          equalSteps.add(`${sc.name} / ${step}`);
+          continue;
+        }
+        const diff = { scenario: sc.name, step, double: dv, real: rv };
+        all.push(diff);
+        if (rows.some((row) => rowDocuments(row, diff))) documented.push(diff);
+        else {
+          undocumented.push(diff);
+          mine.push(diff);
+        }
+      }
+      if (process.env.CONNECT_DIFF_VERBOSE) for (const o of r) console.log(`        [${sc.name}] ${o.step}: ${o.value}${d.find((x) => x.step === o.step)?.value === o.value ? "" : `   <<< double: ${d.find((x) => x.step === o.step)?.value ?? "(not observed)"}`}`);
+      assert.equal(
+        mine.length,
+        0,
+        `${mine.length} difference(s) between the double and the real stack neither fixed nor documented in test/support/connect-double/README.md:\n` +
+          mine.map((x) => `  ${x.scenario} / ${x.step}\n    double: ${x.double}\n    real:   ${x.real}`).join("\n"),
+      );
+    });
+  }
+});
