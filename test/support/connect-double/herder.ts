@@ -2,7 +2,7 @@
  * The Connect double's herder: connector configs, target states, connector
  * and task statuses, offsets and topics, with the asynchronous transitions
  * seen in the recordings (connector-transcripts/). Every operation returns a
- * {@link Reply}; server.ts owns HTTP. See server.ts for what is reproduced.
+ * {@link Reply}; server.ts owns HTTP. See README.md for what is reproduced.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

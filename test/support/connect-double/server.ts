@@ -1,81 +1,13 @@
 /**
- * A Kafka Connect REST test double (node:http / node:https), faithful to real
- * Kafka Connect 3.7.1 + Debezium 2.6 as recorded in
- * /work/shared/design/connect-transcripts/ and described in FACTS.md section 1.
- *
- * Reproduced (recorded behaviour):
- * - GET / (ServerInfo; 406 without Content-Type for `Accept: text/plain`),
- *   GET /connector-plugins (connectorsOnly), GET /connector-plugins/{class or alias}/config
- *   (404 "Unknown plugin X."), PUT .../config/validate (200 with error_count,
- *   per-property errors, Connect keys echoing their values, plugin keys
- *   `value: null`, PASSWORD "[hidden]"; 500 "...BadRequestException: Connector
- *   config {...} contains no connector type"; 400 "Included connector type ...
- *   does not match request type ..."; 500 unknown class).
- * - POST /connectors: 201 + Location (absolute, space encoded, slash kept),
- *   409 "Connector X already exists" (after validation), 400 "contains no
- *   connector type" with the config printed in java.util.HashMap order, 500
- *   "Failed to find any class ...", 400 name errors ("Invalid value  for
- *   configuration name: String may not be empty", control characters), 400
- *   name mismatch, 500 without config, 400 "Connector configuration is invalid
- *   and contains the following N error(s):..." listing every error, Jackson's
- *   500 messages for malformed JSON and for non-string values, initial_state
- *   (3.7+). Config values are stored as strings, `name` injected.
- * - PUT /connectors/{name}/config: 201 + Location / 200, no restart when the
- *   config is unchanged, restart of the tasks when it changed, 400 name mismatch,
- *   400 invalid config leaving the stored config unchanged, 500 for a
- *   `{name, config}` wrapper.
- * - GET connector / config / tasks (HashMap-ordered task configs with
- *   task.class) / status / tasks/{id}/status / topics; GET /connectors with
- *   expand=status and/or expand=info (connectors without a status omitted).
- * - Lifecycle: connector RUNNING with `tasks: []` for tasksDelayMs after a
- *   create, a config change, or a resume from STOPPED, and then until the
- *   plugin's task reports (RUNNING once its start-up is done, or straight to
- *   FAILED, as Connect records onStartup/onFailure); pause 202 (connector
- *   PAUSED at once, tasks PAUSED after pauseDelayMs, tasks stay allocated and
- *   their records are held until resume); resume 202 (also from STOPPED);
- *   stop 204 (tasks stopped through TaskRuntime.stop(), STOPPED, tasks []);
- *   restart 204 (connector only) and 202 with RESTARTING (includeTasks /
- *   onlyFailed, traces kept in the answer; RESTARTING until the new task
- *   reports); task restart 204 (UNASSIGNED, then RUNNING) and 404 "Task X-7 not found" which in standalone mode leaves the
- *   recorded phantom FAILED task 7 (NullPointerException trace) until delete;
- *   DELETE 204 (synchronous, waits up to taskShutdownTimeoutMs for tasks) then
- *   404s.
- * - Offsets: GET (3.5+), PATCH/DELETE (3.6+) with the STOPPED precondition and
- *   the exact messages; offsets survive DELETE (a re-created connector resumes).
- * - Missing connector answers: 404 "Connector X not found" (GET, config, tasks,
- *   offsets, DELETE), 404 "No status found for connector X", 404 "Unknown
- *   connector X" (pause/resume), standalone 500 "No connector `X` configured"
- *   (stop) and 500 `Cannot invoke "java.util.Map.get(Object)" because
- *   "connProps" is null` (restart); unknown paths 404 "HTTP 404 Not Found" and
- *   wrong methods 405, both without Content-Type.
- * - Headers: Content-Type application/json, Content-Length, Server Jetty; 204
- *   without body headers, 202 with `content-length: 0`.
- * - Distributed mode: 404 "No status found" for statusWindowMs after a create,
- *   `tasks: []` in the 201 answer, 404 "Unknown connector ..."/"Unknown task:
- *   X-7" instead of the standalone 500s and phantom tasks; the leader
- *   `forward` parameter is accepted and ignored.
- * - Standalone worker restart (stopWorker/startWorker): REST-created connectors
- *   are lost, offsets kept. In distributed mode connectors are kept.
- * - Faults (seeded, settable at start and at runtime): 409 stale config / no
- *   leader on writes, 500 "rebalance is expected" on reads, 500 "Request timed
- *   out" after applying a write, dropped connections before or after applying
- *   a request, slow answers.
- * - Basic and bearer auth (401), a path prefix like hosted Connect, HTTPS and
- *   mutual TLS.
- *
- * Not reproduced:
- * - The Connect worker's own plugins (Mirror connectors) are not listed; the
- *   "available connectors" list in the unknown-class message names the
- *   double's plugins.
- * - Jackson messages are imitated for the recorded cases (unexpected character,
- *   end of input, String from Object/Array); other malformed bodies get a
- *   similar but not identical text.
- * - Real rebalances, leader forwarding, config topics, exactly-once support,
- *   connector-level failures (plugins only fail tasks), GET /health before
- *   3.9 exists, the topics tracking 403, the sink offsets shape, and
- *   `visible: false` for single Debezium keys (e.g. schema.exclude.list).
- * - Timing is compressed: transient states last tasksDelayMs / pauseDelayMs /
- *   restartDelayMs (defaults ~100 ms) instead of the recorded 100-600 ms.
+ * A Kafka Connect REST test double (node:http / node:https): by default Kafka
+ * Connect 3.7.1 standalone + Debezium 2.6 as recorded in
+ * /work/shared/design/connect-transcripts/, and with `mode: "distributed"`,
+ * `version: "4.3.0"` and the Debezium plugin's `version: "3.6.1.Final"` the
+ * stack users run today, as measured on the real one. What it reproduces,
+ * what it does not, and how it is checked against the recordings and the real
+ * stack (test/integration/connect-differential.test.ts) are in README.md
+ * beside this file; this file owns HTTP (routing, parsing, headers, faults,
+ * auth, TLS), herder.ts the connectors, tasks and offsets.
  */
 import * as http from "node:http";
 import * as https from "node:https";
