@@ -632,6 +632,23 @@ const SCENARIOS: Scenario[] = [
     cleanup: true,
   },
   {
+    name: "flow-update-to-failing",
+    title: "a config update whose new task fails: what the status shows right after the 200",
+    async run(c) {
+      const name = "flow-update";
+      const slot = "flow_update";
+      c.side.flows.trackSlot(slot);
+      await c.http("POST create", post(name, flowConfig(c.side, slot)));
+      await c.poll("status after create", name, running);
+      await c.http("PUT config (publication missing)", httpStep("PUT", `/connectors/${name}/config`, flowConfig(c.side, slot, { "publication.name": "flow_update_missing" })));
+      await c.http("GET status right after the 200", httpStep("GET", `/connectors/${name}/status`));
+      await c.poll("status after the update", name, (s) => /tasks=\[0:FAILED\(trace\)\]$/.test(s));
+      await c.http("DELETE", httpStep("DELETE", `/connectors/${name}`));
+      await c.slotUntil("slot after DELETE", slot, "inactive");
+    },
+    cleanup: true,
+  },
+  {
     name: "flow-wrong-password",
     title: "wrong password on validate, POST and PUT",
     async run(c) {

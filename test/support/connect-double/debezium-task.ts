@@ -166,6 +166,8 @@ class DebeziumTask {
   private tx?: Transaction;
   private lastWalEnd = 0;
   private readonly pkCache = new Map<number, string[]>();
+  /** The slot existed at start-up: the publication is checked when streaming starts. */
+  private publicationPending = false;
   /** Debezium 3.x behaviour (see DebeziumTaskTimings.version). */
   private readonly v3: boolean;
   private readonly version: string;
@@ -378,14 +380,18 @@ class DebeziumTask {
       );
     }
 
-    await this.initPublication(general, restart);
-
     const slots = await general.query<{ confirmed_flush_lsn: string | null }>(
       "SELECT confirmed_flush_lsn::text AS confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1 AND database = $2 AND plugin = $3",
       [s.slot, s.dbname, "pgoutput"],
     );
     let slotLsn = 0;
+    // Debezium checks (or creates) the publication where it opens the replication connection: in
+    // createReplicationSlot at start-up when the slot is missing, else when streaming starts, so with an
+    // existing slot a missing publication fails the change-event producer (measured on 3.6.1: "An exception
+    // occurred in the change event producer. This connector will be stopped.").
+    this.publicationPending = slots.rows.length > 0;
     if (slots.rows.length === 0) {
+      await this.initPublication(general, restart);
       this.slotCreation = await this.createSlot(restart);
       slotLsn = this.slotCreation.consistentPoint;
     } else if (slots.rows[0].confirmed_flush_lsn) {
@@ -431,12 +437,20 @@ class DebeziumTask {
   }
 
   /** initPublication: use an existing publication, or create it per publication.autocreate.mode. */
-  private async initPublication(general: Client, restart: boolean): Promise<void> {
+  private async initPublication(general: Client, restart: boolean, site: "start" | "streaming" = "start"): Promise<void> {
     const s = this.s;
-    const frames = startFrames(
-      [`${CLASS_REPL}.initPublication(PostgresReplicationConnection.java:163)`, `${CLASS_REPL}.createReplicationSlot(PostgresReplicationConnection.java:521)`, `${CLASS_TASK}.start(PostgresConnectorTask.java:180)`],
-      restart,
-    );
+    const frames =
+      site === "streaming"
+        ? producerFrames([
+            `${CLASS_REPL}.initPublication(PostgresReplicationConnection.java:163)`,
+            `${CLASS_REPL}.initConnection(PostgresReplicationConnection.java:417)`,
+            `${CLASS_REPL}.startStreaming(PostgresReplicationConnection.java:681)`,
+            "io.debezium.connector.postgresql.PostgresStreamingChangeEventSource.execute(PostgresStreamingChangeEventSource.java:137)",
+          ])
+        : startFrames(
+            [`${CLASS_REPL}.initPublication(PostgresReplicationConnection.java:163)`, `${CLASS_REPL}.createReplicationSlot(PostgresReplicationConnection.java:521)`, `${CLASS_TASK}.start(PostgresConnectorTask.java:180)`],
+            restart,
+          );
     const { escapeIdentifier } = require("pg") as typeof import("pg");
     const found = await general.query<{ puballtables: boolean }>("SELECT puballtables FROM pg_publication WHERE pubname = $1", [s.publication]);
     const existing = found.rows[0];
@@ -649,6 +663,11 @@ class DebeziumTask {
 
   private async streamChanges(): Promise<void> {
     const s = this.s;
+    if (this.publicationPending) {
+      if (!this.general) throw new Error("no connection for the publication check");
+      await this.initPublication(this.general, false, "streaming");
+      this.publicationPending = false;
+    }
     const attempts = Math.max(0, s.slotMaxRetries);
     let stream: PgoutputStream | undefined;
     const startAt = numberToLsn(this.plan.startLsn);

@@ -669,7 +669,8 @@ export class Herder {
       this.applyLater(() => {
         if (this.connectors.get(c.name) !== c || c.epoch !== epoch) return;
         c.state = "UNASSIGNED";
-        this.schedule(this.opts.timing.restartDelayMs, () => {
+        // Short: the connector instance restarts in tens of ms, well before the new tasks report.
+        this.schedule(this.opts.timing.targetStateDelayMs, () => {
           if (this.connectors.get(c.name) === c && c.epoch === epoch && c.state === "UNASSIGNED") c.state = c.target === "PAUSED" ? "PAUSED" : "RUNNING";
         });
       });
