@@ -3,8 +3,9 @@
  * real stack (Kafka Connect 4.x distributed, two workers, Debezium 3.x, see
  * test/support/connect-target.ts), compared on what matters to the library:
  * HTTP status codes, error bodies (error_code and message, normalized for
- * names, ports, paths and PIDs), connector/task state sequences from status
- * polls (consecutive duplicates collapsed), the first lines of task traces, and
+ * names, ports, paths and PIDs), connector and task state sequences from
+ * status polls (per component, consecutive duplicates collapsed, with the
+ * first lines of task traces), and
  * slot activity (pg_replication_slots active, held by a Debezium backend).
  *
  * Scenarios: the recorded transcripts that make sense against a distributed
@@ -120,8 +121,16 @@ export function rowDocuments(row: TableRow, d: Difference): boolean {
  * The rest of the sequence must be the same.
  */
 function missedFirstState(double: string, real: string): boolean {
-  const states = double.split(" -> ");
-  return states.length >= 2 && states.slice(1).join(" -> ") === real;
+  const parse = (v: string) => /^connector: (.*) \| tasks: (.*?)( \(cap reached\))?$/.exec(v);
+  const d = parse(double);
+  const r = parse(real);
+  if (!d || !r || d[3] !== r[3]) return false;
+  const component = (dv: string, rv: string) => {
+    if (dv === rv) return true;
+    const states = dv.split(" -> ");
+    return states.length >= 2 && states.slice(1).join(" -> ") === rv;
+  };
+  return component(d[1], r[1]) && component(d[2], r[2]);
 }
 
 function keyMatches(pattern: string, key: string): boolean {
@@ -304,14 +313,22 @@ class Ctx {
 
   /**
    * Polls a connector's status until `until` holds for HOLD_MS (or the cap),
-   * and records the collapsed state sequence ("final": only the last state),
-   * each state with its traces' first lines. `until` sees states with
+   * and records the connector's and the task list's state sequences, each
+   * collapsed, each state with its traces' first lines ("final": only the
+   * last answer). `until` sees states with
    * "(trace)" markers, as the transcripts write them.
    */
   async poll(label: string, connector: string, until: (state: string) => boolean, opts: { record?: "sequence" | "final"; capMs?: number; holdMs?: number } = {}): Promise<string[]> {
     const cap = Math.min(opts.capMs ?? Infinity, CAP_MS[this.side.kind]);
     const hold = opts.holdMs ?? HOLD_MS;
     const states: string[] = [];
+    // Per component: the connector's states (or the 404 answer) and the task list's, each collapsed.
+    const connectorSeq: string[] = [];
+    const tasksSeq: string[] = [];
+    const push = (seq: string[], v: string) => {
+      if (seq[seq.length - 1] !== v) seq.push(v);
+    };
+    let capped = false;
     const started = Date.now();
     let since = Date.now();
     for (;;) {
@@ -322,14 +339,20 @@ class Ctx {
         states.push(shown);
         since = Date.now();
       }
+      const m = /^200 connector=(.*?) tasks=(\[.*\])$/.exec(shown);
+      if (m) {
+        push(connectorSeq, m[1]);
+        push(tasksSeq, m[2]);
+      } else push(connectorSeq, shown);
       if (until(s) && Date.now() - since >= hold) break;
       if (Date.now() - started > cap) {
-        states.push("(cap reached)");
+        capped = true;
         break;
       }
       await sleep(POLL_MS);
     }
-    this.note(label, opts.record === "final" ? states.filter((s) => s !== "(cap reached)").slice(-1)[0] ?? "" : states.join(" -> "));
+    if (opts.record === "final") this.note(label, states[states.length - 1] ?? "");
+    else this.note(label, `connector: ${connectorSeq.join(" -> ")} | tasks: ${tasksSeq.join(" -> ") || "(none)"}${capped ? " (cap reached)" : ""}`);
     return states;
   }
 
@@ -643,6 +666,7 @@ const SCENARIOS: Scenario[] = [
       await c.http("PUT config (publication missing)", httpStep("PUT", `/connectors/${name}/config`, flowConfig(c.side, slot, { "publication.name": "flow_update_missing" })));
       await c.http("GET status right after the 200", httpStep("GET", `/connectors/${name}/status`));
       await c.poll("status after the update", name, (s) => /tasks=\[0:FAILED\(trace\)\]$/.test(s));
+      await c.http("status once the new task failed", httpStep("GET", `/connectors/${name}/status`));
       await c.http("DELETE", httpStep("DELETE", `/connectors/${name}`));
       await c.slotUntil("slot after DELETE", slot, "inactive");
     },
