@@ -362,11 +362,11 @@ export class ConnectClient {
   }
 
   /**
-   * Kafka Connect 4.x answers a create or config update whose validation
-   * produced errors for a property outside the connector's ConfigDef (Debezium
-   * reports a failed database connection on `database.hostname` that way) with
-   * HTTP 500 and a NullPointerException about ConfigInfo.configValue(), instead
-   * of the 400 listing the errors. The validate endpoint still lists them, so
+   * Kafka Connect 4.3 with Debezium 3.6 answers a create or config update
+   * whose validation found any error with HTTP 500 and a NullPointerException
+   * about ConfigInfo.configValue() (Debezium returns one key without a value,
+   * which Connect's error report dereferences), instead of the 400 listing the
+   * errors. The validate endpoint still lists them, so
    * the error the user sees names the properties as for a 400.
    */
   private async explainConfigCrash(err: unknown, endpoint: string, name: string, config: Record<string, string>): Promise<never> {
