@@ -180,33 +180,10 @@ const BUILTIN_PLUGINS_4 = fixture("connect-4.3-builtin-plugins.json") as Array<{
  * after `group`; 3.x writes `order` last.
  */
 function keyInfo(d: ConfigKeyDefinition, v4 = false) {
-  if (v4)
-    return {
-      name: d.name,
-      type: d.type,
-      required: d.required,
-      default_value: d.default_value,
-      importance: d.importance,
-      documentation: d.documentation,
-      group: d.group,
-      order_in_group: d.order,
-      width: d.width,
-      display_name: d.display_name,
-      dependents: d.dependents,
-    };
-  return {
-    name: d.name,
-    type: d.type,
-    required: d.required,
-    default_value: d.default_value,
-    importance: d.importance,
-    documentation: d.documentation,
-    group: d.group,
-    width: d.width,
-    display_name: d.display_name,
-    dependents: d.dependents,
-    order: d.order,
-  };
+  const head = { name: d.name, type: d.type, required: d.required, default_value: d.default_value, importance: d.importance, documentation: d.documentation, group: d.group };
+  const tail = { width: d.width, display_name: d.display_name, dependents: d.dependents };
+  // Key order is part of the answer: 4.x writes order_in_group after group, 3.x writes order last.
+  return v4 ? { ...head, order_in_group: d.order, ...tail } : { ...head, ...tail, order: d.order };
 }
 
 const NPE_TRACE = (name: string, id: number) =>
