@@ -87,6 +87,20 @@ export function trimTrace(trace: string, maxFrames = 3, maxChars = 3000): string
   return text;
 }
 
+/**
+ * A Java stack trace in one line: the exception, and its root cause when it
+ * has one ("ConnectException: An exception occurred in the change event
+ * producer... (root cause: ConnectException: Publication autocreation is
+ * disabled...)"), since the outer exception alone rarely says what to fix.
+ */
+export function traceHeadline(trace: string): string {
+  const lines = trace.replace(/\r/g, "").split("\n").map((l) => l.trim());
+  const head = lines.find((l) => l.length > 0) ?? "";
+  const causes = lines.filter((l) => l.startsWith("Caused by: ")).map((l) => l.slice("Caused by: ".length));
+  const root = causes[causes.length - 1];
+  return root && root !== head ? `${head} (root cause: ${root})` : head;
+}
+
 function failures(s: ConnectorStateInfo, stale: (instance: string) => boolean = () => false): string[] {
   const out: string[] = [];
   if (s.connector.state === "FAILED" && !stale("connector")) out.push(`connector FAILED:\n${trimTrace(s.connector.trace ?? "(no trace)")}`);

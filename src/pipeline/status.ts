@@ -5,6 +5,7 @@
  * No Pulumi here: usable from scripts, the command line and tests.
  */
 import { ConnectClient, type ConnectClientOptions } from "../connect/client";
+import { traceHeadline } from "../connect/wait";
 import { CdcError, messageOf } from "../errors";
 import { withSession } from "../postgres/connection";
 import { readSlot } from "../postgres/slots";
@@ -65,7 +66,7 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
     const tasks = (status?.tasks ?? []).map((t) => ({ id: t.id, state: t.state, workerId: t.worker_id, ...(t.trace ? { trace: client.scrub(t.trace) } : {}) }));
     const connectorState = status?.connector.state ?? null;
     if (!status) problems.push(`connector "${input.connectorName}" does not exist on ${redactUrl(input.connect.url)} (or has no status yet)`);
-    for (const t of tasks) if (t.state === "FAILED") problems.push(`task ${t.id} FAILED: ${(t.trace ?? "").split("\n")[0]}`);
+    for (const t of tasks) if (t.state === "FAILED") problems.push(`task ${t.id} FAILED: ${traceHeadline(t.trace ?? "")}`);
     if (connectorState === "FAILED") problems.push("connector FAILED");
     else if (connectorState && !["RUNNING", "PAUSED", "STOPPED"].includes(connectorState)) problems.push(`connector is ${connectorState} (rebalancing or restarting)`);
     if (connectorState === "RUNNING") {

@@ -9,7 +9,7 @@ import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mer
 import type { ConnectorStateInfo } from "../connect/types";
 import { throwIfFailed, waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
-import { holderOf, waitForDebeziumRelease, waitForStreaming } from "../postgres/slot-activity";
+import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForStreaming } from "../postgres/slot-activity";
 import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
@@ -83,11 +83,20 @@ async function validateWithConnect(client: ConnectClient, i: DebeziumConnectorIn
   );
 }
 
+/** How long a Debezium backend that holds the slot gets to let go before a create refuses. */
+const RELEASE_GRACE_MS = 15_000;
+
 /** Before a Debezium connector starts: its slot must not be held by someone else. */
 async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boolean): Promise<void> {
   if (!i.streaming || connectorExists) return;
   const { connection, slotName } = i.streaming;
-  const slot = await withSession(connection, what(i.name), (s) => readSlot(s, slotName));
+  let slot = await withSession(connection, what(i.name), (s) => readSlot(s, slotName));
+  if (slot && isDebeziumHolder(slot)) {
+    // Often the task of a connector deleted just before (a replace, a rename) that its worker has not
+    // stopped yet: Connect stops it within task.shutdown.graceful.timeout.ms (5 s by default).
+    await waitForDebeziumRelease(connection, slotName, what(i.name), RELEASE_GRACE_MS, progress);
+    slot = await withSession(connection, what(i.name), (s) => readSlot(s, slotName));
+  }
   if (slot?.active) {
     throw new CdcError(
       `${what(i.name)}: replication slot "${slotName}" is already held by another backend, ${holderOf(slot)}. Debezium would report RUNNING but never stream. Stop that consumer (SELECT pg_terminate_backend(${slot.activePid})) or use another slot name.`,
