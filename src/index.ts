@@ -6,6 +6,7 @@ export { Publication, type PublicationArgs, type PublicationTableArgs } from "./
 export { ReplicationSlot, type ReplicationSlotArgs } from "./resources/replication-slot";
 export { ReplicationGrant, type ReplicationGrantArgs } from "./resources/replication-grant";
 export { ReplicaIdentity, type ReplicaIdentityArgs } from "./resources/replica-identity";
+export { SignalTable, type SignalTableArgs } from "./resources/signal-table";
 export { DebeziumConnector, type DebeziumConnectorArgs, type ConnectorTask } from "./resources/debezium-connector";
 export type { PostgresConnectionArgs, PostgresTargetArgs } from "./resources/common";
 export type { ConnectClusterArgs, ConnectTlsArgs } from "./resources/connect-args";

@@ -5,6 +5,7 @@ import { Publication } from "../resources/publication";
 import { ReplicaIdentity } from "../resources/replica-identity";
 import { ReplicationGrant } from "../resources/replication-grant";
 import { ReplicationSlot } from "../resources/replication-slot";
+import { SignalTable } from "../resources/signal-table";
 import type { PostgresConnectionArgs } from "../resources/common";
 import { debeziumConfig, type SnapshotMode } from "./debezium-config";
 import { pipelineGate, type SlotLossPolicy } from "./gate";
@@ -23,7 +24,9 @@ export interface CdcPipelineArgs {
   /**
    * Tables to capture, "schema.table" or "table" (= public.table), raw names.
    * Omitted or empty: all tables (FOR ALL TABLES publication, which needs a superuser).
-   * Changing the list alters the publication in place and updates the connector's table.include.list.
+   * Changing the list alters the publication in place (a table streams from that commit on, and stops at the
+   * commit that removes it; its topic is left alone) and the connector's snapshot.include.collection.list;
+   * added tables get their existing rows by incremental snapshot (see `onTablesAdded`).
    */
   tables?: pulumi.Input<pulumi.Input<string>[]>;
   /** Topic prefix; topics are `<prefix>.<schema>.<table>`. Default: the pipeline name. Changing it replaces nothing but makes Debezium write to new topics. */
@@ -89,13 +92,34 @@ export interface CdcPipelineArgs {
   preflight?: pulumi.Input<boolean>;
   /** Seconds to wait for the connector and its tasks to run and the slot to become active. Default 300. */
   readyTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Debezium's signal table, which the pipeline creates, grants to the connector's role (SELECT, INSERT,
+   * DELETE; USAGE on the schema), keeps in the publication and names in `signal.data.collection`. Default
+   * `public.<name>_signal`; the schema must exist. Its rows (signals, snapshot watermarks) also reach the
+   * topic `<topicPrefix>.<schema>.<table>`, which consumers can ignore. Changing it replaces the table.
+   */
+  signalTable?: pulumi.Input<{ schema?: pulumi.Input<string>; name?: pulumi.Input<string> }>;
+  /**
+   * What a running pipeline does with the rows already in a table added to `tables`. Default "snapshot":
+   * after the connector is updated, an incremental snapshot reads exactly the added tables (op "r" events,
+   * interleaved with streaming; the other tables are not read again). "stream-only": only changes made
+   * after the table joined the publication. Either way no change is lost: the publication alone decides
+   * what is captured, so a table streams from the commit of the ALTER PUBLICATION that adds it.
+   */
+  onTablesAdded?: pulumi.Input<"snapshot" | "stream-only">;
+  /**
+   * Read chosen tables again without recreating anything: whenever `nonce` changes (any new value, e.g.
+   * today's date), the next `pulumi up` asks Debezium for an incremental snapshot of `tables`. Keeping the
+   * same nonce does nothing. The same on demand: `npx pulumi-postgres-cdc snapshot`.
+   */
+  resnapshot?: pulumi.Input<{ tables: pulumi.Input<pulumi.Input<string>[]>; nonce: pulumi.Input<string> }>;
 }
 
 /**
  * A whole PostgreSQL -> Debezium -> Kafka change data capture pipeline.
  *
  * Children, in dependency order: (login role, when asked) -> ReplicationGrant -> ReplicaIdentity (when
- * asked) -> Publication -> ReplicationSlot -> Kafka topics (when asked) ->
+ * asked) -> SignalTable -> Publication -> ReplicationSlot -> Kafka topics (when asked) ->
  * DebeziumConnector. `pulumi destroy` therefore deletes the connector first
  * (releasing the slot, clearing its offsets), then the slot, the publication,
  * the replica identities and the grants. Before creating anything the
@@ -122,6 +146,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
   readonly loginRole?: import("@pulumi/postgresql").Role;
   readonly grant?: ReplicationGrant;
   readonly replicaIdentity?: ReplicaIdentity;
+  readonly signalTable: SignalTable;
   readonly publication: Publication;
   readonly slot: ReplicationSlot;
   readonly connector: DebeziumConnector;
@@ -140,9 +165,9 @@ export class CdcPipeline extends pulumi.ComponentResource {
         .apply(([s, c, r]) => ({ ...s, ...roleLogin(r as { name?: string; password?: string }), ...stripUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
     );
     const plan = pulumi
-      .all([args.tables ?? [], args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode ?? "initial", args.heartbeat])
-      .apply(([tables, slotName, publicationName, connectorName, topicPrefix, snapshotMode, heartbeat]) => {
-        const names = pipelineNames({ pipeline: name, slotName, publicationName, connectorName, topicPrefix });
+      .all([args.tables ?? [], args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode ?? "initial", args.heartbeat, args.signalTable ?? {}])
+      .apply(([tables, slotName, publicationName, connectorName, topicPrefix, snapshotMode, heartbeat, signal]) => {
+        const names = pipelineNames({ pipeline: name, slotName, publicationName, connectorName, topicPrefix, signalSchema: signal.schema, signalTableName: signal.name });
         const normalized = normalizeTables(tables as string[]);
         assertPipelineArgs({ pipeline: name, names, tables: normalized, snapshotMode, heartbeatIntervalMs: heartbeat?.intervalMs });
         return { names, tables: normalized, snapshotMode: snapshotMode as SnapshotMode };
@@ -194,15 +219,17 @@ export class CdcPipeline extends pulumi.ComponentResource {
       last = [this.replicaIdentity];
     }
 
+    // The signal table is in the publication before the connector exists (a FOR ALL TABLES one has it anyway).
+    this.signalTable = new SignalTable(`${name}-signal-table`, { connection: source, table: plan.names.signalTable, role }, { ...parent, dependsOn: last });
     this.publication = new Publication(
       `${name}-publication`,
       {
         connection: source,
         name: plan.names.publicationName,
-        tables,
+        tables: pulumi.all([tables, plan.names.signalTable]).apply(([t, signal]) => (t.length ? [...t, signal] : [])),
         allTables: tables.apply((t) => t.length === 0),
       },
-      { ...parent, dependsOn: last },
+      { ...parent, dependsOn: [...last, this.signalTable] },
     );
     this.slot = new ReplicationSlot(
       `${name}-slot`,
@@ -224,6 +251,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
           tables: p.tables,
           snapshotMode: p.snapshotMode,
           heartbeat: heartbeat ?? undefined,
+          signalTable: p.names.signalTable,
           overrides: overrides as Record<string, string>,
         }),
       );
@@ -238,6 +266,13 @@ export class CdcPipeline extends pulumi.ComponentResource {
         runningTimeoutSeconds: readyTimeout,
         resetOffsetsOnDelete: true,
         streaming: { connection: source, slotName: plan.names.slotName, timeoutSeconds: readyTimeout },
+        snapshots: {
+          connection: source,
+          signalTable: plan.names.signalTable,
+          tables,
+          onTablesAdded: args.onTablesAdded ?? "snapshot",
+          resnapshot: args.resnapshot,
+        },
       },
       { ...parent, dependsOn: topicResources ? topicResources.apply((t) => [...last, ...t]) : last },
     );
@@ -290,15 +325,16 @@ function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
 function createTopics(
   name: string,
   parent: pulumi.Resource,
-  plan: pulumi.Output<{ names: { topicPrefix: string }; tables: string[] }>,
+  plan: pulumi.Output<{ names: { topicPrefix: string; signalTable: string }; tables: string[] }>,
   topics: NonNullable<CdcPipelineArgs["topics"]>,
   opts: pulumi.ComponentResourceOptions | undefined,
 ): pulumi.Output<pulumi.Resource[]> {
   // Loaded only when topics are asked for: @pulumi/kafka is a large module.
   const kafka = require("@pulumi/kafka") as typeof import("@pulumi/kafka");
   const provider = providerFor(opts, "kafka");
+  // The signal table's topic too: Debezium writes its rows (signals, snapshot watermarks) there.
   return pulumi.all([plan, topics]).apply(([p, t]) =>
-    Object.entries(topicMap(p.names.topicPrefix, p.tables)).map(
+    Object.entries(topicMap(p.names.topicPrefix, [...p.tables, p.names.signalTable])).map(
       ([table, topic]) =>
         new kafka.Topic(
           `${name}-topic-${table}`,

@@ -2,10 +2,21 @@
  * The Debezium PostgreSQL connector configuration a pipeline generates: pure
  * functions, no I/O, no Pulumi. The connector always uses the slot and the
  * publication the pipeline manages (`publication.autocreate.mode=disabled`,
- * `slot.drop.on.stop=false`, `plugin.name=pgoutput`) and a
- * `table.include.list` that matches the publication exactly.
+ * `slot.drop.on.stop=false`, `plugin.name=pgoutput`).
+ *
+ * What is captured is decided by the publication alone: there is no
+ * `table.include.list`, so a table starts streaming at the commit of the
+ * ALTER PUBLICATION that adds it and stops at the one that removes it, with
+ * no window in which the connector's filter and the publication disagree.
+ * The initial snapshot is limited to the listed tables by
+ * `snapshot.include.collection.list`; tables added later are read by an
+ * incremental snapshot, asked for through the signal table
+ * (`signal.data.collection`).
  */
+import { collectionList, javaRegexLiteral } from "../debezium/collections";
 import { parseTableName, type TableRef } from "../postgres/connection";
+
+export { javaRegexLiteral };
 
 export const POSTGRES_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector";
 
@@ -31,6 +42,8 @@ export interface DebeziumConfigOptions {
   tables: string[];
   snapshotMode: SnapshotMode;
   heartbeat?: { intervalMs: number; actionQuery?: string };
+  /** "schema.table" of the signal table (source signal channel, incremental snapshots). Omitted: no signals. */
+  signalTable?: string;
   /** Extra or overriding properties; they win over generated ones. */
   overrides?: Record<string, string>;
 }
@@ -48,23 +61,12 @@ export function topicFor(prefix: string, table: TableRef): string {
   return `${prefix}.${sanitizeTopicPart(table.schema)}.${sanitizeTopicPart(table.table)}`;
 }
 
-/** Escapes a literal for a Java regular expression (Debezium matches include lists as anchored regexes). */
-export function javaRegexLiteral(s: string): string {
-  return s.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
-}
-
 /**
- * `table.include.list`: one literal regex per table, comma-separated. Debezium
- * compiles each entry with CASE_INSENSITIVE after trimming it (Strings.setOfRegex,
- * RegExSplitter) and matches it against "schema.table"; each entry is therefore
- * wrapped in `(?-i:...)`, so that "public.Orders" does not also capture
- * "public.orders" and leading or trailing spaces in a name are kept.
+ * `table.include.list` (or `snapshot.include.collection.list`): one literal
+ * regex per table, comma-separated, each matching exactly its table.
  */
 export function tableIncludeList(tables: string[]): string {
-  return tables
-    .map(parseTableName)
-    .map((t) => `(?-i:${javaRegexLiteral(t.schema)}\\.${javaRegexLiteral(t.table)})`)
-    .join(",");
+  return collectionList(tables);
 }
 
 /** Problems that make a table list unusable for Debezium's include list (its list separator is a comma). */
@@ -101,7 +103,14 @@ export function debeziumConfig(o: DebeziumConfigOptions): Record<string, string>
   };
   if (o.source.password !== undefined) c["database.password"] = o.source.password;
   if (o.source.sslMode) c["database.sslmode"] = o.source.sslMode;
-  if (o.tables.length) c["table.include.list"] = tableIncludeList(o.tables);
+  if (o.tables.length) c["snapshot.include.collection.list"] = tableIncludeList(o.tables);
+  if (o.signalTable) {
+    const t = parseTableName(o.signalTable);
+    c["signal.data.collection"] = `${t.schema}.${t.table}`;
+    c["signal.enabled.channels"] = "source";
+    // One window row per chunk, inserted and deleted again: the signal table keeps only the signals.
+    c["incremental.snapshot.watermarking.strategy"] = "insert_delete";
+  }
   if (o.heartbeat && o.heartbeat.intervalMs > 0) {
     c["heartbeat.interval.ms"] = String(o.heartbeat.intervalMs);
     c["heartbeat.action.query"] = o.heartbeat.actionQuery ?? DEFAULT_HEARTBEAT_QUERY;

@@ -15,6 +15,10 @@ export interface PipelineNamesInput {
   publicationName?: string;
   connectorName?: string;
   topicPrefix?: string;
+  /** Schema of the signal table (default public). */
+  signalSchema?: string;
+  /** Name of the signal table (default `<name>_signal`). */
+  signalTableName?: string;
 }
 
 export interface PipelineNames {
@@ -22,12 +26,15 @@ export interface PipelineNames {
   publicationName: string;
   connectorName: string;
   topicPrefix: string;
+  /** "schema.table" of Debezium's signal table. */
+  signalTable: string;
 }
 
 /**
  * Object names of a pipeline. Defaults: slot `<name>_slot` and publication
  * `<name>_pub` (lower-cased, anything outside [a-z0-9_] becomes "_"),
- * connector and topic prefix = the pipeline name.
+ * connector and topic prefix = the pipeline name, signal table
+ * `public.<name>_signal`.
  */
 export function pipelineNames(i: PipelineNamesInput): PipelineNames {
   const base = defaultObjectName(i.pipeline).slice(0, MAX_IDENTIFIER_BYTES - 5);
@@ -36,6 +43,7 @@ export function pipelineNames(i: PipelineNamesInput): PipelineNames {
     publicationName: i.publicationName ?? `${base}_pub`,
     connectorName: i.connectorName ?? i.pipeline,
     topicPrefix: i.topicPrefix ?? i.pipeline,
+    signalTable: `${i.signalSchema ?? "public"}.${i.signalTableName ?? `${defaultObjectName(i.pipeline).slice(0, MAX_IDENTIFIER_BYTES - 7)}_signal`}`,
   };
 }
 
@@ -79,6 +87,12 @@ export function pipelineArgProblems(a: {
   const prefix = topicPrefixProblem(a.names.topicPrefix);
   if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
   p.push(...tableListProblems([...a.tables]));
+  const signal = parseTableName(a.names.signalTable);
+  if (!signal.schema || !signal.table || a.names.signalTable.includes("\u0000") || byteLength(signal.schema) > MAX_IDENTIFIER_BYTES || byteLength(signal.table) > MAX_IDENTIFIER_BYTES) {
+    p.push(`signalTable ${JSON.stringify(a.names.signalTable)}: schema and name must be 1 to 63 bytes each, without NUL characters`);
+  } else if (a.tables.includes(tableKey(signal))) {
+    p.push(`signalTable "${a.names.signalTable}" is also in tables: Debezium's signal table holds signals, not data; give it another name`);
+  }
   for (const t of a.tables) {
     const r = parseTableName(t);
     if (!r.schema || !r.table) p.push(`table "${t}": expected "schema.table" or "table"`);

@@ -9,6 +9,8 @@ import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mer
 import type { ConnectorStateInfo } from "../connect/types";
 import { throwIfFailed, waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
+import { requestIncrementalSnapshot } from "../debezium/request-snapshot";
+import { tablesToSnapshot } from "../debezium/snapshots";
 import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForStreaming } from "../postgres/slot-activity";
 import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
@@ -199,7 +201,8 @@ export const provider = {
     const failedTasks = n.restartFailedTasks && (olds.tasks ?? []).some((t) => t.state === "FAILED");
     const stateChanged = n.state !== olds.state || (olds.connectorState && olds.connectorState !== CONNECT_STATE[n.state]);
     const settingsChanged = (["waitForRunning", "runningTimeoutSeconds", "validate", "restartFailedTasks", "resetOffsetsOnDelete"] as const).some((k) => n[k] !== olds[k]);
-    const connectChanged = JSON.stringify(n.connect) !== JSON.stringify(olds.connect) || JSON.stringify(n.streaming ?? null) !== JSON.stringify(olds.streaming ?? null);
+    const connectChanged = JSON.stringify(n.connect) !== JSON.stringify(olds.connect) || JSON.stringify(n.streaming ?? null) !== JSON.stringify(olds.streaming ?? null) ||
+      JSON.stringify(n.snapshots ?? null) !== JSON.stringify(olds.snapshots ?? null);
     const changes = replaces.length > 0 || configChanged || !!failedTasks || !!stateChanged || settingsChanged || connectChanged;
     return { changes, replaces, deleteBeforeReplace: true };
   },
@@ -257,6 +260,7 @@ export const provider = {
       await applyState(client, i, status?.connector.state);
       const restartedAt = await restartFailed(client, i);
       status = await settle(client, i, restartedAt);
+      await requestSnapshots(client, olds, i);
       const info = await client.getConnector(i.name);
       return { outs: outputsOf(i, status, info?.type ?? olds.type) };
     });
@@ -300,6 +304,28 @@ export const provider = {
     });
   },
 };
+
+/**
+ * After an update: an incremental snapshot of the tables added since the last
+ * deployment and of a resnapshot whose nonce is new (see `snapshots`).
+ */
+async function requestSnapshots(client: ConnectClient, olds: DebeziumConnectorOutputs, i: DebeziumConnectorInputs): Promise<void> {
+  const s = i.snapshots;
+  if (!s) return;
+  const tables = tablesToSnapshot(olds.snapshots, s);
+  if (!tables.length) return;
+  const running = CONNECT_STATE[i.state] === "RUNNING";
+  if (!running) progress(`${what(i.name)}: the connector is ${i.state}; Debezium snapshots ${tables.join(", ")} once it runs again`);
+  await requestIncrementalSnapshot(client, {
+    connection: s.connection,
+    signalTable: s.signalTable,
+    tables,
+    connectorName: i.name,
+    waitMs: running && i.waitForRunning ? s.waitSeconds * 1000 : 0,
+    what: what(i.name),
+    onProgress: progress,
+  });
+}
 
 /** The inputs part of the outputs (for read's `inputs`, so refresh-then-preview shows drift). */
 function stripOutputs(o: DebeziumConnectorOutputs): DebeziumConnectorInputs {

@@ -45,6 +45,22 @@ export interface DebeziumConnectorArgs {
    * replication slot (RUNNING does not mean streaming), and refuse to start when another backend holds it.
    */
   streaming?: pulumi.Input<{ connection: pulumi.Input<PostgresConnectionArgs>; slotName: pulumi.Input<string>; timeoutSeconds?: pulumi.Input<number> }>;
+  /**
+   * For Debezium connectors with a signal table (`signal.data.collection`): incremental snapshots
+   * asked for by an update. After the connector runs, an `execute-snapshot` signal (type incremental)
+   * is written to `signalTable` for the tables added to `tables` since the last deployment
+   * (unless `onTablesAdded` is "stream-only"), and for `resnapshot.tables` whenever
+   * `resnapshot.nonce` changes. The update then waits up to `waitSeconds` (default 120) until
+   * Debezium's offsets show it has read the signal. Never on create: the initial snapshot covers the tables.
+   */
+  snapshots?: pulumi.Input<{
+    connection: pulumi.Input<PostgresConnectionArgs>;
+    signalTable: pulumi.Input<string>;
+    tables?: pulumi.Input<pulumi.Input<string>[]>;
+    onTablesAdded?: pulumi.Input<"snapshot" | "stream-only">;
+    resnapshot?: pulumi.Input<{ tables: pulumi.Input<pulumi.Input<string>[]>; nonce: pulumi.Input<string> }>;
+    waitSeconds?: pulumi.Input<number>;
+  }>;
 }
 
 /**
@@ -83,11 +99,12 @@ export class DebeziumConnector extends pulumi.dynamic.Resource {
         restartFailedTasks: args.restartFailedTasks,
         resetOffsetsOnDelete: args.resetOffsetsOnDelete,
         streaming: secretInput(args.streaming),
+        snapshots: secretInput(args.snapshots),
         connectorState: undefined,
         tasks: undefined,
         type: undefined,
       },
-      withDefaults(opts, { additionalSecretOutputs: ["config", "connect", "streaming"], deleteBeforeReplace: true }),
+      withDefaults(opts, { additionalSecretOutputs: ["config", "connect", "streaming", "snapshots"], deleteBeforeReplace: true }),
       DYNAMIC_MODULE,
       "DebeziumConnector",
     );

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { postgresConnectionSchema } from "./common";
+import { normalizeTableName, tableNameSchema } from "./replica-identity";
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
@@ -90,6 +91,21 @@ export const debeziumConnectorInputsSchema = z.object({
       connection: postgresConnectionSchema,
       slotName: z.string().min(1),
       timeoutSeconds: z.number().positive().default(300),
+    })
+    .optional(),
+  snapshots: z
+    .object({
+      connection: postgresConnectionSchema,
+      signalTable: tableNameSchema.transform(normalizeTableName),
+      tables: z.array(tableNameSchema.transform(normalizeTableName)).default([]),
+      onTablesAdded: z.enum(["snapshot", "stream-only"], { error: 'onTablesAdded must be "snapshot" or "stream-only"' }).default("snapshot"),
+      resnapshot: z
+        .object({
+          tables: z.array(tableNameSchema.transform(normalizeTableName)).min(1, { error: "resnapshot.tables must name at least one table" }),
+          nonce: z.string().min(1, { error: "resnapshot.nonce must not be empty: any new value (a date, a ticket number) asks for a new snapshot" }),
+        })
+        .optional(),
+      waitSeconds: z.number().positive({ error: "snapshots.waitSeconds must be positive" }).default(120),
     })
     .optional(),
 });

@@ -90,11 +90,12 @@ describe("CdcPipeline wiring (mocks)", () => {
     await settled(p);
     const types = registered.map((r) => r.type);
     assert.ok(types.includes("postgres-cdc:index:CdcPipeline"));
-    for (const t of ["ReplicationGrant", "Publication", "ReplicationSlot", "DebeziumConnector"]) {
+    for (const t of ["ReplicationGrant", "SignalTable", "Publication", "ReplicationSlot", "DebeziumConnector"]) {
       assert.ok(types.includes(`pulumi-nodejs:dynamic/postgres-cdc:${t}`), `${t} registered`);
     }
     const dep = (n: string) => options.find((o) => o.name === n)?.dependsOn ?? [];
-    assert.deepEqual(dep("shop-publication"), ["shop-grant"]);
+    assert.deepEqual(dep("shop-signal-table"), ["shop-grant"]);
+    assert.deepEqual(dep("shop-publication"), ["shop-grant", "shop-signal-table"]);
     assert.deepEqual(dep("shop-slot"), ["shop-publication"]);
     assert.deepEqual(dep("shop-connector"), ["shop-slot"]);
     for (const o of options.filter((x) => x.name !== "shop")) assert.equal(o.parent, "shop");
@@ -112,13 +113,24 @@ describe("CdcPipeline wiring (mocks)", () => {
     assert.equal(config["publication.autocreate.mode"], "disabled");
     assert.equal(config["slot.drop.on.stop"], "false");
     assert.equal(config["plugin.name"], "pgoutput");
-    assert.equal(config["table.include.list"], "(?-i:public\\.orders),(?-i:public\\.customers)");
+    // The publication alone decides what streams; the initial snapshot reads the listed tables only.
+    assert.equal(config["table.include.list"], undefined);
+    assert.equal(config["snapshot.include.collection.list"], "(?-i:public\\.orders),(?-i:public\\.customers)");
+    assert.equal(config["signal.data.collection"], "public.shop_signal");
+    assert.equal(config["signal.enabled.channels"], "source");
     assert.equal(config["database.hostname"], "postgres");
     assert.equal(config["database.user"], "dbz");
     assert.equal(config["topic.prefix"], "shop");
     assert.equal(conn.inputs.resetOffsetsOnDelete, true);
     const pub = registered.find((r) => r.type.endsWith(":Publication"))!;
-    assert.deepEqual(pub.inputs.tables, ["public.orders", "public.customers"]);
+    assert.deepEqual(pub.inputs.tables, ["public.orders", "public.customers", "public.shop_signal"]);
+    const signal = registered.find((r) => r.type.endsWith(":SignalTable"))!;
+    assert.equal(signal.inputs.table, "public.shop_signal");
+    assert.equal(signal.inputs.role, "dbz");
+    const snapshots = unwrap(conn.inputs.snapshots) as { signalTable: string; tables: string[]; onTablesAdded: string };
+    assert.equal(snapshots.signalTable, "public.shop_signal");
+    assert.deepEqual(snapshots.tables, ["public.orders", "public.customers"]);
+    assert.equal(snapshots.onTablesAdded, "snapshot");
     const grant = registered.find((r) => r.type.endsWith(":ReplicationGrant"))!;
     assert.equal(grant.inputs.role, "dbz");
     assert.deepEqual(await promiseOf(p.topics), { "public.orders": "shop.public.orders", "public.customers": "shop.public.customers" });
@@ -151,7 +163,8 @@ describe("CdcPipeline wiring (mocks)", () => {
     assert.deepEqual(ri!.inputs.tables, ["public.orders", "public.customers"]);
     const dep = (n: string) => options.find((o) => o.name === n)?.dependsOn ?? [];
     assert.deepEqual(dep("shop-replica-identity"), ["shop-grant"]);
-    assert.deepEqual(dep("shop-publication"), ["shop-replica-identity"]);
+    assert.deepEqual(dep("shop-signal-table"), ["shop-replica-identity"]);
+    assert.deepEqual(dep("shop-publication"), ["shop-replica-identity", "shop-signal-table"]);
     const config = unwrap(registered.find((r) => r.type.endsWith(":DebeziumConnector"))!.inputs.config) as Record<string, string>;
     assert.equal(config["heartbeat.interval.ms"], "5000");
   });
@@ -163,7 +176,7 @@ describe("CdcPipeline wiring (mocks)", () => {
     await settled(p);
     await new Promise((r) => setTimeout(r, 100));
     const topics = registered.filter((r) => r.type === "kafka:index/topic:Topic");
-    assert.deepEqual(topics.map((t) => t.inputs.name).sort(), ["shop.public.customers", "shop.public.orders"]);
+    assert.deepEqual(topics.map((t) => t.inputs.name).sort(), ["shop.public.customers", "shop.public.orders", "shop.public.shop_signal"]);
     assert.equal(topics[0].inputs.partitions, 3);
   });
 

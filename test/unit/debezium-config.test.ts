@@ -28,7 +28,9 @@ describe("Debezium config generation", () => {
     assert.equal(c["publication.autocreate.mode"], "disabled");
     assert.equal(c["slot.drop.on.stop"], "false");
     assert.equal(c["database.port"], "5432");
-    assert.equal(c["table.include.list"], "(?-i:public\\.orders)");
+    assert.equal(c["table.include.list"], undefined, "the publication decides what streams");
+    assert.equal(c["snapshot.include.collection.list"], "(?-i:public\\.orders)");
+    assert.equal(c["signal.data.collection"], undefined, "no signal table given");
     for (const v of Object.values(c)) assert.equal(typeof v, "string");
   });
 
@@ -44,6 +46,7 @@ describe("Debezium config generation", () => {
       overrides: { "snapshot.mode": "never", "tombstones.on.delete": "false" },
     });
     assert.equal(c["table.include.list"], undefined);
+    assert.equal(c["snapshot.include.collection.list"], undefined);
     assert.equal(c["heartbeat.interval.ms"], "10000");
     assert.match(c["heartbeat.action.query"], /pg_logical_emit_message/);
     assert.equal(c["snapshot.mode"], "never");

@@ -47,7 +47,7 @@ function counted<A extends unknown[]>(f: (...args: A) => void): (...args: A) => 
   };
 }
 
-const VALID: PipelineNames = { slotName: "orders_slot", publicationName: "orders_pub", connectorName: "orders", topicPrefix: "shop" };
+const VALID: PipelineNames = { slotName: "orders_slot", publicationName: "orders_pub", connectorName: "orders", topicPrefix: "shop", signalTable: "public.orders_signal" };
 
 function problemsWith(names: Partial<PipelineNames>, tables: string[] = ["public.orders"]): string[] {
   return pipelineArgProblems({ pipeline: "orders", names: { ...VALID, ...names }, tables, snapshotMode: "initial" });
@@ -414,7 +414,7 @@ describe(`Hostile names in the pure planner and Debezium config (fast-check, see
       tables: ["public.Orders"],
       snapshotMode: "initial",
     });
-    assert.equal(config["table.include.list"], "(?-i:public\\.Orders)");
+    assert.equal(config["snapshot.include.collection.list"], "(?-i:public\\.Orders)");
   });
 
   it("topic names are Debezium's sanitized <prefix>.<schema>.<table>, legal for Kafka", () => {
