@@ -101,7 +101,7 @@ const connector = new DebeziumConnector(
       "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
       "tasks.max": "1",
       "database.hostname": config.get("workerPgHost") ?? "postgres",
-      "database.port": "5432",
+      "database.port": String(config.getNumber("workerPgPort") ?? 5432),
       "database.dbname": connection.database,
       "database.user": grant.role,
       "database.password": connectorPassword,

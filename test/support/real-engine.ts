@@ -21,6 +21,12 @@ export interface CliResult {
   seconds: number;
 }
 
+export interface RunOptions {
+  allowFailure?: boolean;
+  onSpawn?: (pid: number) => void;
+  echo?: (text: string) => void;
+}
+
 export interface CliProject {
   readonly dir: string;
   readonly consumer: PackedConsumer;
@@ -29,7 +35,9 @@ export interface CliProject {
   /** Every command run so far with its output (for secret scans). */
   readonly history: CliResult[];
   /** Runs `pulumi <args>` in the project; rejects on a non-zero exit unless `allowFailure`. */
-  pulumi(args: string[], opts?: { allowFailure?: boolean; onSpawn?: (pid: number) => void; echo?: (text: string) => void }): Promise<CliResult>;
+  pulumi(args: string[], opts?: RunOptions): Promise<CliResult>;
+  /** Runs `node <args>` in the project, with the CLI on PATH (scripts that use the Automation API). */
+  node(args: string[], opts?: RunOptions): Promise<CliResult>;
   /** `pulumi config set` (with --secret when `secret`). */
   config(key: string, value: string, secret?: boolean): Promise<void>;
   close(): void;
@@ -43,14 +51,57 @@ export function pulumiTools(): Promise<PulumiTools> {
   return toolsOnce;
 }
 
-/** Makes a project from examples/<example> whose node_modules has the packed package, logged in, stack `dev` selected. */
-export async function cliProject(example: string, stack = "dev"): Promise<CliProject> {
+/** What {@link cliProject} puts in the project besides the packed package. */
+export interface CliProjectOptions {
+  /** Stack name (default `dev`). */
+  stack?: string;
+  /** Files written over the example's (path relative to the project: text), e.g. a test's own index.ts. */
+  files?: Record<string, string>;
+}
+
+/** The example's program files: its TypeScript sources, Pulumi.yaml and tsconfig.json (not its package.json, README or compose files). */
+function programFiles(exampleDir: string): string[] {
+  return fs.readdirSync(exampleDir).filter((f) => f.endsWith(".ts") || f === "Pulumi.yaml" || f === "tsconfig.json");
+}
+
+/**
+ * Makes a project from examples/<example> whose node_modules has the packed
+ * package, logged in, stack `dev` selected. The example's own package.json
+ * is not copied (it depends on `file:../..`).
+ */
+export async function cliProject(example: string, opts: CliProjectOptions = {}): Promise<CliProject> {
   const tools = await pulumiTools();
   const consumer = packConsumer();
   const dir = consumer.dir;
-  for (const f of ["Pulumi.yaml", "index.ts", "tsconfig.json"]) fs.copyFileSync(path.join(repoRoot, "examples", example, f), path.join(dir, f));
+  const exampleDir = path.join(repoRoot, "examples", example);
+  for (const f of programFiles(exampleDir)) fs.copyFileSync(path.join(exampleDir, f), path.join(dir, f));
+  for (const [f, text] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(dir, f), text);
   const env = pulumiEnv(tools.binDir, path.join(dir, ".backend"));
   const history: CliResult[] = [];
+  const run = (file: string, argv: string[], label: string[], opts: RunOptions): Promise<CliResult> => {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, argv, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+      if (child.pid) opts.onSpawn?.(child.pid);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d;
+        opts.echo?.(d.toString());
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d;
+        opts.echo?.(d.toString());
+      });
+      child.on("error", reject);
+      child.on("close", (status) => {
+        const r: CliResult = { args: label, status, stdout, stderr, seconds: (Date.now() - started) / 1000 };
+        history.push(r);
+        if (status !== 0 && !opts.allowFailure) reject(new Error(`${label.join(" ")} exited ${status}:\n${stdout}\n${stderr}`));
+        else resolve(r);
+      });
+    });
+  };
   const project: CliProject = {
     dir,
     consumer,
@@ -58,28 +109,10 @@ export async function cliProject(example: string, stack = "dev"): Promise<CliPro
     env,
     history,
     pulumi(args, opts = {}) {
-      const started = Date.now();
-      return new Promise((resolve, reject) => {
-        const child = spawn(tools.pulumi, [...args, "--non-interactive"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-        if (child.pid) opts.onSpawn?.(child.pid);
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => {
-          stdout += d;
-          opts.echo?.(d.toString());
-        });
-        child.stderr.on("data", (d: Buffer) => {
-          stderr += d;
-          opts.echo?.(d.toString());
-        });
-        child.on("error", reject);
-        child.on("close", (status) => {
-          const r: CliResult = { args, status, stdout, stderr, seconds: (Date.now() - started) / 1000 };
-          history.push(r);
-          if (status !== 0 && !opts.allowFailure) reject(new Error(`pulumi ${args.join(" ")} exited ${status}:\n${stdout}\n${stderr}`));
-          else resolve(r);
-        });
-      });
+      return run(tools.pulumi, [...args, "--non-interactive"], args, opts);
+    },
+    node(args, opts = {}) {
+      return run(process.execPath, args, ["node", ...args], opts);
     },
     async config(key, value, secret = false) {
       await project.pulumi(["config", "set", ...(secret ? ["--secret"] : []), key, value]);
@@ -89,6 +122,6 @@ export async function cliProject(example: string, stack = "dev"): Promise<CliPro
     },
   };
   await project.pulumi(["login", env.PULUMI_BACKEND_URL]);
-  await project.pulumi(["stack", "init", stack]);
+  await project.pulumi(["stack", "init", opts.stack ?? "dev"]);
   return project;
 }
