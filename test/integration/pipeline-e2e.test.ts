@@ -49,6 +49,7 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       await pg.query("CREATE TABLE orders (id int primary key, customer_id int, total numeric)", [], db);
       await pg.query("CREATE TABLE invoices (id int primary key, amount numeric)", [], db);
       await pg.query("INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace')", [], db);
+      await pg.query("INSERT INTO invoices VALUES (1, 10), (2, 20), (3, 30)", [], db);
     });
 
     function args(name: string, extra: Partial<CdcPipelineArgs> = {}): CdcPipelineArgs {
@@ -76,7 +77,8 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       assert.equal(up1.outputs.connectorState, "RUNNING");
       assert.deepEqual(up1.outputs.topics, { "public.customers": `${name}.public.customers`, "public.orders": `${name}.public.orders` });
       const createOrder = up1.steps.filter((s) => s.op === "create").map((s) => s.key.split("::")[1]);
-      assert.deepEqual(createOrder, [`${name}-grant`, `${name}-replica-identity`, `${name}-publication`, `${name}-slot`, `${name}-connector`]);
+      assert.deepEqual(createOrder, [`${name}-grant`, `${name}-replica-identity`, `${name}-signal-table`, `${name}-publication`, `${name}-slot`, `${name}-connector`]);
+      const signalTable = `public.${name}_signal`;
 
       // Snapshot of existing rows, then streamed changes with before-images.
       await eventually(async () => (await events(name, "customers")).filter((e) => e.op === "r").length === 2 || undefined, "snapshot events");
@@ -94,7 +96,9 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       const [slot] = await pg.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [up1.outputs.slotName]);
       assert.equal(slot.active, true);
 
-      // Change the table list: the publication is altered in place, the connector updated.
+      // Change the table list: the publication is altered in place, the connector updated, and the
+      // rows already in the added table arrive by incremental snapshot (op "r"); the others are not read again.
+      const customersBefore = (await events(name, "customers")).filter((e) => e.op === "r").length;
       const [{ oid: pubOid }] = await pg.query<{ oid: number }>("SELECT oid FROM pg_publication WHERE pubname = $1", [up1.outputs.publicationName], db);
       const up2 = await engine.up(program({ tables: ["public.customers", "public.orders", "public.invoices"] }));
       const ops = Object.fromEntries(up2.steps.map((s) => [s.key.split("::")[1], s.op]));
@@ -105,19 +109,28 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       assert.equal(pubOid2, pubOid);
       await pg.query("INSERT INTO invoices VALUES (7, 12.5)", [], db);
       await eventually(async () => (await events(name, "invoices")).find((e) => e.op === "c"), "event from the added table");
+      const snapshotted = await eventually(async () => {
+        const ids = new Set((await events(name, "invoices")).filter((e) => e.op === "r").map((e) => e.after?.id));
+        return [1, 2, 3].every((id) => ids.has(id)) ? ids : undefined;
+      }, "the added table's existing rows by incremental snapshot");
+      assert.ok(snapshotted.size >= 3);
+      assert.equal((await events(name, "customers")).filter((e) => e.op === "r").length, customersBefore, "the other tables are not read again");
+      const [signal] = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${signalTable} WHERE type = 'execute-snapshot'`, [], db);
+      assert.equal(signal?.n, 1, "one execute-snapshot signal");
 
       // Drift: a table dropped from the publication out of band shows on refresh.
       await pg.query(`ALTER PUBLICATION ${up1.outputs.publicationName} DROP TABLE invoices`, [], db);
       await engine.refresh();
       const pubOuts = engine.outputsOf(`${name}-publication`)!;
-      assert.deepEqual((pubOuts.tables as string[]).sort(), ["public.customers", "public.orders"]);
+      assert.deepEqual((pubOuts.tables as string[]).sort(), ["public.customers", "public.orders", signalTable].sort());
       assert.equal(typeof engine.outputsOf(`${name}-slot`)!.retainedWalBytes, "number");
 
       // Destroy: connector first, then slot, publication, replica identity, grants.
       const before = engine.log.length;
       await engine.destroy();
       const deletes = engine.log.slice(before).filter((s) => s.op === "delete").map((s) => s.key.split("::")[1]);
-      assert.deepEqual(deletes, [`${name}-connector`, `${name}-slot`, `${name}-publication`, `${name}-replica-identity`, `${name}-grant`]);
+      assert.deepEqual(deletes, [`${name}-connector`, `${name}-slot`, `${name}-publication`, `${name}-signal-table`, `${name}-replica-identity`, `${name}-grant`]);
+      assert.equal((await pg.query("SELECT 1 FROM pg_class WHERE relname = $1", [`${name}_signal`], db)).length, 0, "the signal table is dropped");
       assert.equal((await pg.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [up1.outputs.slotName])).length, 0);
       assert.equal((await pg.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [up1.outputs.publicationName], db)).length, 0);
       assert.ok(!(await target.connectorNames()).includes(name));
