@@ -95,6 +95,8 @@ for (const major of pgMajors()) {
       const conn = resolveConnection({ connection: pg.connection(db, { user: good, password: ROLE_PW }) }, "t");
       const report = await preflight(conn);
       assert.deepEqual(checks(report), ["replica_identity public.nopk", "select hidden.secret", "select public.nopk", "usage hidden"]);
+      // good is no superuser and not in pg_read_all_stats: other roles' sessions are hidden from it.
+      assert.deepEqual(report.warnings.filter((w) => w.check === "stats_visibility").map((w) => w.object), [good]);
     });
 
     it("gates features on the server version", async () => {
@@ -165,6 +167,7 @@ describe("preflight on a server without logical decoding @pg", function () {
     try {
       const report = await preflight(resolveConnection({ connection: pg.connection() }, "t"), { tables: [] });
       assert.deepEqual(checks(report), ["replication_slots", "wal_level", "wal_senders"]);
+      assert.equal(report.flavour, "self-managed");
       const wal = report.problems.find((p) => p.check === "wal_level")!;
       assert.equal(wal.message, 'wal_level is "replica"; logical decoding needs "logical"');
       assert.match(wal.fix, /ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL/);
