@@ -13,5 +13,5 @@ export type { ConnectClusterArgs, ConnectTlsArgs } from "./resources/connect-arg
 export { debeziumConfig, topicFor, topicMap, DEFAULT_HEARTBEAT_QUERY, POSTGRES_CONNECTOR_CLASS, type SnapshotMode } from "./pipeline/debezium-config";
 export { CdcError } from "./errors";
 export { CdcPipeline, type CdcPipelineArgs } from "./pipeline/cdc-pipeline";
-export { preflight, formatReport as formatPreflightReport, type PreflightReport, type PreflightFinding, type PreflightOptions } from "./postgres/preflight";
+export { preflight, formatReport as formatPreflightReport, type PreflightReport, type PreflightFinding, type PreflightOptions, type PostgresFlavour } from "./postgres/preflight";
 export { pipelineStatus, type PipelineStatus, type PipelineStatusInput } from "./pipeline/status";
