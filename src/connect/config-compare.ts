@@ -11,9 +11,15 @@ export function stringifyConfig(config: Readonly<Record<string, string | number 
   return out;
 }
 
-/** Values servers show instead of a secret: "[hidden]" (validate), "****", "••••", or a config-provider reference. */
+/**
+ * Values servers show instead of a secret: "[hidden]" (validate), "****" and "••••" (hosted Connect APIs).
+ *
+ * A config-provider reference (`${file:/path:key}`, `${env:VAR}`, `${vault:...}`) is not a mask: Connect
+ * stores and returns it as written and resolves it only when it starts the connector and its tasks, so a
+ * reference read back is compared like any value and a reference changed to another is a change.
+ */
 export function isMaskedValue(v: string): boolean {
-  return v === "[hidden]" || /^\*{3,}$/.test(v) || /^•{3,}$/.test(v) || /^\$\{[^}]+\}$/.test(v);
+  return v === "[hidden]" || /^\*{3,}$/.test(v) || /^•{3,}$/.test(v);
 }
 
 /** Keys that are not part of the user's configuration. */

@@ -30,11 +30,33 @@ describe("connector config comparison", () => {
     assert.deepEqual(merged, { "database.password": "pw", "topic.prefix": "x" });
   });
 
-  it("recognises masks and secret keys", () => {
-    for (const m of ["[hidden]", "****", "••••••", "${file:/secrets:pw}"]) assert.ok(isMaskedValue(m), m);
-    assert.ok(!isMaskedValue("hunter2"));
+  it("recognises masks and secret keys; a config-provider reference is not a mask", () => {
+    for (const m of ["[hidden]", "****", "••••••"]) assert.ok(isMaskedValue(m), m);
+    for (const v of ["hunter2", "${file:/secrets:pw}", "${env:PG_PASSWORD}", "${vault:secret/pg:password}"]) assert.ok(!isMaskedValue(v), v);
     for (const k of ["database.password", "sasl.jaas.config", "ssl.key", "connection.password", "api.secret"]) assert.ok(isSecretKey(k), k);
     assert.ok(!isSecretKey("topic.prefix"));
+  });
+
+  it("config-provider references are values: unchanged is no difference, another reference is a change", () => {
+    const wanted = { "database.password": "${file:/etc/connect/pg.properties:password}", "custom.token": "${env:TOKEN_A}" };
+    assert.deepEqual(configDifferences({ ...wanted, name: "n" }, wanted), [], "a reference Connect returns as written");
+    assert.deepEqual(configDifferences(wanted, { ...wanted, "custom.token": "${env:TOKEN_B}" }), [{ key: "custom.token", kind: "changed" }]);
+    assert.deepEqual(configDifferences(wanted, { ...wanted, "database.password": "${file:/etc/connect/other.properties:password}" }), [{ key: "database.password", kind: "changed" }]);
+    assert.deepEqual(configDifferences(wanted, { ...wanted, "custom.token": "plain" }), [{ key: "custom.token", kind: "changed" }], "a reference replaced by a plain value");
+    // A refresh keeps the reference Connect returned, not the value the program had.
+    assert.deepEqual(mergeLiveConfig({ "custom.token": "${env:TOKEN_B}" }, { "custom.token": "${env:TOKEN_A}" }), { "custom.token": "${env:TOKEN_B}" });
+  });
+
+  it("two different config-provider references always differ (property)", () => {
+    const part = fc.stringMatching(/^[A-Za-z0-9_./:-]{1,20}$/);
+    const reference = fc.tuple(fc.constantFrom("file", "env", "vault", "directory"), part).map(([p, rest]) => `\${${p}:${rest}}`);
+    fc.assert(
+      fc.property(reference, reference, (a, b) => {
+        const d = configDifferences({ "x.ref": a }, { "x.ref": b });
+        assert.deepEqual(d, a === b ? [] : [{ key: "x.ref", kind: "changed" }]);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("a config never differs from itself, whatever Connect adds (property)", () => {
