@@ -10,6 +10,7 @@ import { strict as assert } from "node:assert";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline } from "pulumi-postgres-cdc";
 import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
+import { main as cli } from "pulumi-postgres-cdc/dist/cli/main.js";
 import { Engine } from "../support/engine";
 import { sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 
@@ -143,6 +144,39 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       assert.deepEqual(priv, { sel: false, rep: false });
       const [ident] = await pg.query<{ r: string }>("SELECT relreplident AS r FROM pg_class WHERE relname = 'customers'", [], db);
       assert.equal(ident.r, "d");
+    });
+
+    it("re-snapshots chosen tables on demand: a new resnapshot nonce, the same nonce again (nothing), and the snapshot command", async () => {
+      const name = uniqueName("resnap");
+      const engine = new Engine();
+      const program = (extra: Partial<CdcPipelineArgs> = {}) => () => {
+        const p = new CdcPipeline(name, args(name, extra));
+        return { connectorState: p.connectorState };
+      };
+      await engine.up(program());
+      const snapshotRows = async (table: string) => (await events(name, table)).filter((e) => e.op === "r").length;
+      await eventually(async () => ((await snapshotRows("customers")) === 2 ? true : undefined), "initial snapshot");
+      const ordersBefore = await snapshotRows("orders");
+
+      const up2 = await engine.up(program({ resnapshot: { tables: ["customers"], nonce: "2026-12-03" } }));
+      assert.equal(Object.fromEntries(up2.steps.map((s) => [s.key.split("::")[1], s.op]))[`${name}-connector`], "update");
+      await eventually(async () => ((await snapshotRows("customers")) === 4 ? true : undefined), "customers read again");
+      assert.equal(await snapshotRows("orders"), ordersBefore, "only the named table is read again");
+
+      const up3 = await engine.up(program({ resnapshot: { tables: ["customers"], nonce: "2026-12-03" } }));
+      assert.equal(Object.fromEntries(up3.steps.map((s) => [s.key.split("::")[1], s.op]))[`${name}-connector`], "same", "the same nonce asks for nothing");
+
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await cli(
+        ["snapshot", pg.connectionString(db), "--connect", target.url, "--connector", name, "--signal-table", `public.${name}_signal`, "--tables", "public.customers"],
+        { out: (t) => out.push(t), err: (t) => err.push(t), env: {} },
+      );
+      assert.equal(code, 0, err.join("\n"));
+      assert.match(out.join("\n"), /signal pulumi-\S+: (running|read)/);
+      await eventually(async () => ((await snapshotRows("customers")) === 6 ? true : undefined), "customers read a third time");
+      assert.ok(!out.concat(err).join("\n").includes(pg.superPassword));
+      await engine.destroy();
     });
 
     it("fails before creating anything when preflight finds problems, listing them all", async () => {

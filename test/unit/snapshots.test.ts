@@ -4,9 +4,9 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { collectionRegex, snapshotSignalData } from "../../src/debezium/collections";
-import { signalProgress, tablesToSnapshot, type SnapshotIntent } from "../../src/debezium/snapshots";
-import { lsnToNumber, signalShapeProblem } from "../../src/postgres/signals";
+import { collectionRegex, snapshotSignalData } from "pulumi-postgres-cdc/dist/debezium/collections.js";
+import { signalProgress, tablesToSnapshot, type SnapshotIntent } from "pulumi-postgres-cdc/dist/debezium/snapshots.js";
+import { lsnToNumber, signalShapeProblem } from "pulumi-postgres-cdc/dist/postgres/signals.js";
 
 const intent = (tables: string[], extra: Partial<SnapshotIntent> = {}): SnapshotIntent => ({ tables, onTablesAdded: "snapshot", ...extra });
 
