@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import { CdcError, messageOf, redact } from "../errors";
 import { describeTarget } from "../postgres/connection";
+import type { ConnectClientOptions } from "../connect/client";
 import { requestSnapshot } from "../pipeline/snapshot";
 import { pipelineStatus, type PipelineStatus } from "../pipeline/status";
 import { formatReport, preflight } from "../postgres/preflight";
@@ -114,10 +115,7 @@ const preflightCommand: Command = {
     "  --tables: the tables to capture (default: every user table); --role: Debezium's role (default: the connecting user).",
   async run(args, io) {
     const conn = connectionFromArgs(args, io);
-    const tables = flag(args, "tables")
-      ?.split(",")
-      .map((t) => t.trim())
-      .filter(Boolean);
+    const tables = tablesFlag(args);
     const report = await preflight(conn, {
       tables,
       role: flag(args, "role"),
@@ -146,24 +144,43 @@ export function formatStatus(s: PipelineStatus): string {
   return lines.join("\n");
 }
 
+/** The Kafka Connect options of a command: --connect (required) and --connect-user, secrets from the environment only. */
+function connectFromArgs(args: ParsedArgs, io: Io): ConnectClientOptions | undefined {
+  const url = flag(args, "connect");
+  if (!url) return undefined;
+  const headers = io.env.CONNECT_TOKEN ? { Authorization: `Bearer ${io.env.CONNECT_TOKEN}` } : undefined;
+  return { url, username: flag(args, "connect-user"), password: io.env.CONNECT_PASSWORD, headers };
+}
+
+/** "a, b.c" -> ["a", "b.c"] for --tables. */
+function tablesFlag(args: ParsedArgs): string[] | undefined {
+  return flag(args, "tables")
+    ?.split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** The second usage line and the secrets note that every Connect command shares. */
+const CONNECT_USAGE =
+  "          [--connect-user u] [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
+  "  Passwords come from PGPASSWORD and CONNECT_PASSWORD (basic auth), or CONNECT_TOKEN (bearer), never from flags.\n";
+
 const statusCommand: Command = {
   name: "status",
   summary: "show a pipeline's health: connector and task states, slot holder, retained WAL",
   usage:
     "status <connection string> --connect <url> --connector <name> --slot <name> [--json]\n" +
-    "          [--connect-user u] [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
-    "  Passwords come from PGPASSWORD and CONNECT_PASSWORD (basic auth), or CONNECT_TOKEN (bearer), never from flags.\n" +
+    CONNECT_USAGE +
     "  Exit code 0 when the pipeline is Running, Paused or Stopped as wanted; 1 when it is Degraded or Missing.",
   async run(args, io) {
     const source = connectionFromArgs(args, io);
-    const url = flag(args, "connect");
+    const connect = connectFromArgs(args, io);
     const connectorName = flag(args, "connector");
     const slotName = flag(args, "slot");
-    if (!url || !connectorName || !slotName) throw new UsageError("--connect, --connector and --slot are required");
-    const headers = io.env.CONNECT_TOKEN ? { Authorization: `Bearer ${io.env.CONNECT_TOKEN}` } : undefined;
+    if (!connect || !connectorName || !slotName) throw new UsageError("--connect, --connector and --slot are required");
     const status = await pipelineStatus({
       source,
-      connect: { url, username: flag(args, "connect-user"), password: io.env.CONNECT_PASSWORD, headers },
+      connect,
       connectorName,
       slotName,
     });
@@ -178,26 +195,22 @@ const snapshotCommand: Command = {
   summary: "read chosen tables of a running pipeline again (incremental snapshot by signal), streaming goes on",
   usage:
     "snapshot <connection string> --connect <url> --connector <name> --signal-table <schema.table> --tables a,b.c [--wait-seconds 120] [--json]\n" +
-    "          [--connect-user u] [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
-    "  A CdcPipeline's signal table is public.<pipeline name>_signal unless set. Passwords come from PGPASSWORD and\n" +
-    "  CONNECT_PASSWORD (basic auth), or CONNECT_TOKEN (bearer). Exit code 0 once Debezium confirmed, 1 if it did not in time.",
+    CONNECT_USAGE +
+    "  A CdcPipeline's signal table is public.<pipeline name>_signal unless set.\n" +
+    "  Exit code 0 once Debezium confirmed, 1 if it did not in time.",
   async run(args, io) {
     const source = connectionFromArgs(args, io);
-    const url = flag(args, "connect");
+    const connect = connectFromArgs(args, io);
     const connectorName = flag(args, "connector");
     const signalTable = flag(args, "signal-table");
-    const tables = flag(args, "tables")
-      ?.split(",")
-      .map((t) => t.trim())
-      .filter(Boolean);
-    if (!url || !connectorName || !signalTable || !tables?.length) throw new UsageError("--connect, --connector, --signal-table and --tables are required");
+    const tables = tablesFlag(args);
+    if (!connect || !connectorName || !signalTable || !tables?.length) throw new UsageError("--connect, --connector, --signal-table and --tables are required");
     const wait = flag(args, "wait-seconds");
     const waitSeconds = wait === undefined ? 120 : Number(wait);
     if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError("--wait-seconds must be a number of seconds >= 0");
-    const headers = io.env.CONNECT_TOKEN ? { Authorization: `Bearer ${io.env.CONNECT_TOKEN}` } : undefined;
     const result = await requestSnapshot({
       source,
-      connect: { url, username: flag(args, "connect-user"), password: io.env.CONNECT_PASSWORD, headers },
+      connect,
       connectorName,
       signalTable,
       tables,

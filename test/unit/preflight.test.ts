@@ -204,7 +204,7 @@ describe("preflight as a role with a partial view of pg_stat_activity (pure)", (
 
 describe("CLI (pure)", () => {
   it("has a command per operational task, each with its usage", () => {
-    assert.deepEqual(Object.keys(commands), ["preflight", "status"]);
+    assert.deepEqual(Object.keys(commands), ["preflight", "status", "snapshot"]);
     assert.match(commands.preflight.usage, /--tables/);
     assert.match(commands.status.usage, /--connector/);
   });
