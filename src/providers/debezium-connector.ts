@@ -5,7 +5,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ConnectClient, validationLines } from "../connect/client";
 import { isSecretKey } from "../connect/errors";
-import { configDifferences, describeDifferences, isMaskedValue, isServerKey, mergeLiveConfig } from "../connect/config-compare";
+import { configDifferences, debeziumConfigDifferences, describeDifferences, isMaskedValue, isServerKey, mergeLiveConfig } from "../connect/config-compare";
 import type { ConnectorStateInfo } from "../connect/types";
 import { throwIfFailed, waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
@@ -188,6 +188,11 @@ export const provider = {
     return problems.length ? { failures: problems.map((reason) => ({ property: "config", reason: `${what(String(news.name))}: ${reason}` })) } : r;
   },
 
+  /**
+   * A new name or cluster URL replaces the connector; anything else updates it in place. The config is
+   * compared string by string as Connect stores it ({@link configDifferences}), the same test update
+   * applies, so a config-provider reference changed to another is a change.
+   */
   async diff(_id: string, olds: DebeziumConnectorOutputs, news: Record<string, unknown>): Promise<dynamic.DiffResult> {
     if (containsUnknown(withoutProvider(news))) {
       const replaces = olds.name !== news.name || (typeof news.connect === "object" && (news.connect as { url?: unknown }).url !== olds.connect?.url) ? ["name"] : [];
@@ -207,19 +212,34 @@ export const provider = {
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
+  /**
+   * Creates the connector, or adopts an existing one of the same name whose config is equivalent for
+   * Debezium ({@link debeziumConfigDifferences}: include lists in another spelling, defaults written out
+   * or left out, numbers and booleans spelled otherwise); one that differs is refused, naming the
+   * differing properties. An adopted connector whose config is written differently is recorded with
+   * the config Connect has, so the next `pulumi up` shows the difference and its update PUTs the config
+   * as this program writes it.
+   */
   async create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
     const i = parseOrThrow(debeziumConnectorInputsSchema, inputs, KIND);
     return withClient(i, async (client) => {
       if (i.validate) await validateWithConnect(client, i);
       const existing = await client.getConfig(i.name);
+      let recorded = i;
       if (existing) {
-        const diffs = configDifferences(existing, i.config);
+        const diffs = debeziumConfigDifferences(existing, i.config);
         if (diffs.length) {
           throw new CdcError(
-            `${what(i.name)}: a connector with this name already exists on ${client.url} with a different config (${describeDifferences(diffs)}). Dynamic resources cannot be imported: delete that connector, give this one another name, or make the config match to adopt it.`,
+            `${what(i.name)}: a connector with this name already exists on ${client.url} with a different config (${describeDifferences(diffs)}; Debezium would run it differently). Dynamic resources cannot be imported: delete that connector, give this one another name, or make these properties match to adopt it.`,
           );
         }
-        progress(`${what(i.name)}: adopting the existing connector with the same config`);
+        const spelled = configDifferences(existing, i.config);
+        if (spelled.length) {
+          recorded = { ...i, config: mergeLiveConfig(existing, i.config) };
+          progress(
+            `${what(i.name)}: adopting the existing connector, whose config is equivalent for Debezium but written differently (${describeDifferences(spelled)}); the next update writes it as configured here`,
+          );
+        } else progress(`${what(i.name)}: adopting the existing connector with the same config`);
       }
       await assertSlotFree(i, !!existing);
       if (!existing) {
@@ -236,15 +256,22 @@ export const provider = {
         }
         const status = await settle(client, i, restartedAt);
         const info = await client.getConnector(i.name);
-        return { id: i.name, outs: outputsOf(i, status, info?.type) };
+        return { id: i.name, outs: outputsOf(recorded, status, info?.type) };
       } catch (err) {
         // The connector exists now: report a partial create (ErrorResourceInitFailed) so Pulumi records it
         // and the next `pulumi up` updates it (new config, restart of failed tasks) instead of creating again.
-        throw await initFailed(client, i, err, inputs.__provider);
+        throw await initFailed(client, recorded, err, inputs.__provider);
       }
     });
   },
 
+  /**
+   * Applies the config when the live one differs as Connect stores it ({@link configDifferences}: string
+   * by string, server keys and masked secrets aside), not only when it would make Debezium behave
+   * differently: a connector adopted with an equivalent config in another spelling, or a config-provider
+   * reference changed to another, gets the config PUT as written here, so what Connect stores converges
+   * to the program. Then moves the connector to the wanted state and waits for it.
+   */
   async update(_id: string, olds: DebeziumConnectorOutputs, news: Record<string, unknown>): Promise<dynamic.UpdateResult> {
     const i = parseOrThrow(debeziumConnectorInputsSchema, news, KIND);
     return withClient(i, async (client) => {
