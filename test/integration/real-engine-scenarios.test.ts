@@ -90,7 +90,8 @@ export const host = server.host;
   }
 
   async function project(example: string, files?: Record<string, string>): Promise<CliProject> {
-    const p = await cliProject(example, { files });
+    // Type-checked by `npm run typecheck` (examples) and examples/local's own run in real-engine.test.ts.
+    const p = await cliProject(example, { files, transpileOnly: true });
     projects.push(p);
     await p.config("pgHost", "127.0.0.1");
     await p.config("pgPort", String(pg.port));

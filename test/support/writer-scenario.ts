@@ -71,7 +71,7 @@ export async function writerScenario(pg: PgServer, target: ConnectTarget, opts: 
   const log = opts.log ?? (() => undefined);
   const db = await pg.createDatabase("writer");
   await pg.query("CREATE TABLE captured (id bigint PRIMARY KEY, v text NOT NULL); CREATE TABLE added (id bigint PRIMARY KEY, v text NOT NULL)", undefined, db);
-  const project = await cliProject("local", { files: { "index.ts": WRITER_PROGRAM } });
+  const project = await cliProject("local", { files: { "index.ts": WRITER_PROGRAM }, transpileOnly: true });
   const prefix = `w${Date.now().toString(36)}`;
   await project.config("pgPort", String(pg.port));
   await project.config("pgDatabase", db);
