@@ -1,20 +1,22 @@
 /**
- * Detecting and handling a replication slot that vanished out of band while
- * its connector still exists. A new slot starts at the current WAL position,
- * so recreating it silently behind the connector's offsets loses every change
- * in between (DBZ-5739). No Pulumi here.
+ * Detecting and handling a replication slot lost while its connector still
+ * exists: vanished out of band, or still there but invalidated by PostgreSQL
+ * (wal_status 'lost': the WAL it needed was removed). A new slot starts at the
+ * current WAL position, so recreating it silently behind the connector's
+ * offsets loses every change in between (DBZ-5739). No Pulumi here.
  */
 import { ConnectClient } from "../connect/client";
 import { waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
-import { withSession } from "../postgres/connection";
-import { createSlot } from "../postgres/slots";
-import { readSlot, type LiveSlot } from "../postgres/slots";
+import { withSession, type Session } from "../postgres/connection";
+import { createSlot, dropSlot, isSlotLost, readSlot, specOfSlot, type LiveSlot, type SlotSpec } from "../postgres/slots";
 import { holderOf } from "../postgres/slot-activity";
 import type { PostgresConnection } from "../validation/common";
 
+/** What a pipeline does when its slot is lost while its connector exists. */
 export type SlotLossPolicy = "fail" | "resnapshot";
 
+/** What {@link checkSlotLoss} looks at and may change. */
 export interface SlotLossCheck {
   pipeline: string;
   source: PostgresConnection;
@@ -30,8 +32,16 @@ export interface SlotLossCheck {
   slot?: LiveSlot | null;
 }
 
+/** What {@link checkSlotLoss} found and did. */
 export type SlotLossOutcome = "none" | "first-deploy" | "reported" | "resnapshotted";
 
+/**
+ * Before a deployment touches the connector: is its slot lost while the connector exists? A slot that
+ * vanished, or that still exists with wal_status 'lost', is a loss. "fail" stops with an error naming
+ * the slot, the connector, the gap and the fix; "resnapshot" stops the connector, clears its offsets,
+ * drops a lost slot and creates it again, and resumes the connector so Debezium snapshots again. In
+ * preview it only reports. Before the first connector, refuses a slot that someone else holds.
+ */
 export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> {
   const what = `CdcPipeline "${c.pipeline}"`;
   const connector = await c.client.getConfig(c.connectorName);
@@ -45,25 +55,41 @@ export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> 
     }
     return "first-deploy";
   }
-  if (slot) return "none";
-  const gap =
-    `replication slot "${c.slotName}" no longer exists, but connector "${c.connectorName}" does and resumes from its stored offsets. ` +
-    `A new slot would start at the current WAL position, so every change made since the slot vanished would be silently lost.`;
+  if (slot && !isSlotLost(slot)) return "none";
+  const keepSize = slot ? await withSession(c.source, what, maxSlotWalKeepSize) : undefined;
+  const gap = slot
+    ? `replication slot "${c.slotName}" still exists, but PostgreSQL invalidated it (wal_status 'lost'): the WAL that connector "${c.connectorName}" still needs was removed ` +
+      `(PostgreSQL removes WAL a slot retains beyond max_slot_wal_keep_size, currently ${keepSize}). The connector cannot resume from its stored offsets` +
+      `${slot.confirmedFlushLsn ? ` (last confirmed position ${slot.confirmedFlushLsn})` : ""}: every change made since then is gone from the WAL, and Debezium fails on this slot.`
+    : `replication slot "${c.slotName}" no longer exists, but connector "${c.connectorName}" does and resumes from its stored offsets. ` +
+      `A new slot would start at the current WAL position, so every change made since the slot vanished would be silently lost.`;
   if (c.preview) {
     c.log(`${what}: warning: ${gap} \`pulumi up\` will ${c.policy === "resnapshot" ? "re-snapshot (onSlotLoss: resnapshot)" : "stop (onSlotLoss: fail)"}.`);
     return "reported";
   }
   if (c.policy === "fail") {
-    throw new CdcError(
-      `${what}: ${gap} Set onSlotLoss: "resnapshot" to stop the connector, clear its offsets and snapshot all tables again, or restore the slot yourself and run \`pulumi refresh\`.`,
-    );
+    const fix = slot
+      ? `Set onSlotLoss: "resnapshot" to stop the connector, clear its offsets, drop and recreate the slot (pg_drop_replication_slot('${c.slotName}')) and snapshot all tables again: ` +
+        `the changes in the gap cannot be read from WAL any more, only from the tables. Then raise max_slot_wal_keep_size (or keep the connector consuming) so the slot does not fall this far behind again.`
+      : 'Set onSlotLoss: "resnapshot" to stop the connector, clear its offsets, recreate the slot and snapshot all tables again, or restore the slot yourself and run `pulumi refresh`.';
+    throw new CdcError(`${what}: ${gap} ${fix}`);
   }
-  c.log(`${what}: ${gap} Re-snapshotting (onSlotLoss: resnapshot): stopping the connector, clearing its offsets, recreating the slot.`);
+  c.log(`${what}: ${gap} Re-snapshotting (onSlotLoss: resnapshot): stopping the connector, clearing its offsets, ${slot ? "dropping and recreating" : "recreating"} the slot.`);
   await c.client.stop(c.connectorName);
   await waitForState(c.client, c.connectorName, "STOPPED", { timeoutMs: c.timeoutMs, onProgress: c.log });
   await c.client.deleteOffsets(c.connectorName);
-  await withSession(c.source, what, (s) => createSlot(s, { name: c.slotName, plugin: "pgoutput", twoPhase: false, failover: false }, c.source.database, what));
+  const spec: SlotSpec = slot ? specOfSlot(slot) : { name: c.slotName, plugin: "pgoutput", twoPhase: false, failover: false };
+  await withSession(c.source, what, async (s) => {
+    if (slot) await dropSlot(s, c.slotName, { onActive: "wait", timeoutSeconds: Math.ceil(c.timeoutMs / 1000) }, `${what}: lost replication slot "${c.slotName}"`);
+    await createSlot(s, spec, c.source.database, what);
+  });
   await c.client.resume(c.connectorName);
   c.log(`${what}: slot "${c.slotName}" recreated and connector resumed without offsets; Debezium snapshots again.`);
   return "resnapshotted";
+}
+
+/** max_slot_wal_keep_size as the server has it now ("-1" when unlimited), for the message about a lost slot. */
+async function maxSlotWalKeepSize(s: Session): Promise<string> {
+  const rows = await s.query<{ setting: string }>("SELECT pg_catalog.current_setting('max_slot_wal_keep_size') AS setting");
+  return rows[0]?.setting ?? "unknown";
 }

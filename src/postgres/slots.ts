@@ -5,7 +5,7 @@
  * they get here.
  */
 import { CdcError, messageOf } from "../errors";
-import type { DeleteWhileActive, SlotPlugin } from "../validation/replication-slot";
+import { SLOT_PLUGINS, type DeleteWhileActive, type SlotPlugin } from "../validation/replication-slot";
 import { requireMajor, sqlState, type Session } from "./connection";
 
 /** What a slot should be. */
@@ -41,6 +41,21 @@ export interface LiveSlot {
   holderAddress: string | null;
   /** Role of the backend holding the slot, when active. */
   holderUser: string | null;
+}
+
+/**
+ * True when PostgreSQL invalidated the slot: it still exists, but the WAL it needs was removed
+ * (wal_status 'lost', PostgreSQL 13+, e.g. after it retained more than max_slot_wal_keep_size), so no
+ * consumer can stream from it again. Only dropping and recreating it helps.
+ */
+export function isSlotLost(live: Pick<LiveSlot, "walStatus">): boolean {
+  return live.walStatus === "lost";
+}
+
+/** The spec that recreates an existing logical slot as it was (plugin, two-phase, failover); pgoutput when its plugin is not one we create. */
+export function specOfSlot(live: Pick<LiveSlot, "name" | "plugin" | "twoPhase" | "failover">): SlotSpec {
+  const plugin = SLOT_PLUGINS.find((p) => p === live.plugin) ?? "pgoutput";
+  return { name: live.name, plugin, twoPhase: live.twoPhase, failover: live.failover };
 }
 
 /** The query reading one slot ($1 = name) with its holder, for a server major. */
