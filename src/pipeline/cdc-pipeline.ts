@@ -58,8 +58,10 @@ export interface CdcPipelineArgs {
    */
   heartbeat?: pulumi.Input<{ intervalMs: number; actionQuery?: string }>;
   /**
-   * Pre-create one Kafka topic per table with @pulumi/kafka (partitions, replication factor, topic config).
-   * Needs a kafka provider in `opts.providers` (`{ kafka: new kafka.Provider(...) }`).
+   * Pre-create one Kafka topic per table (and one for the signal table) with @pulumi/kafka (partitions,
+   * replication factor, topic config). Needs a kafka provider in `opts.providers`
+   * (`{ kafka: new kafka.Provider(...) }`). Topics are retained: removing a table or destroying the
+   * pipeline leaves its topic and data in Kafka (delete them with kafka-topics.sh when you want them gone).
    */
   topics?: pulumi.Input<{ partitions?: number; replicationFactor?: number; config?: Record<string, string> }>;
   /** Extra or overriding Debezium properties; they win over generated ones. */
@@ -339,7 +341,8 @@ function createTopics(
         new kafka.Topic(
           `${name}-topic-${table}`,
           { name: topic, partitions: t.partitions ?? 1, replicationFactor: t.replicationFactor ?? 1, config: t.config },
-          { parent, provider },
+          // A table removed from the pipeline (or the pipeline destroyed) leaves its topic and its data alone.
+          { parent, provider, retainOnDelete: true },
         ),
     ),
   );

@@ -28,7 +28,7 @@ function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 describe("CdcPipeline wiring (mocks)", () => {
   const registered: Registered[] = [];
-  const options: Array<{ name: string; dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[]; ignoreChanges?: string[] }> = [];
+  const options: Array<{ name: string; dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean }> = [];
   let lib: typeof import("pulumi-postgres-cdc");
 
   before(async () => {
@@ -63,6 +63,7 @@ describe("CdcPipeline wiring (mocks)", () => {
         deleteBeforeReplace: (a.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
         additionalSecretOutputs: (a.opts as pulumi.CustomResourceOptions).additionalSecretOutputs,
         ignoreChanges: a.opts.ignoreChanges,
+        retainOnDelete: a.opts.retainOnDelete,
       });
       return undefined;
     };
@@ -178,6 +179,7 @@ describe("CdcPipeline wiring (mocks)", () => {
     const topics = registered.filter((r) => r.type === "kafka:index/topic:Topic");
     assert.deepEqual(topics.map((t) => t.inputs.name).sort(), ["shop.public.customers", "shop.public.orders", "shop.public.shop_signal"]);
     assert.equal(topics[0].inputs.partitions, 3);
+    for (const t of topics) assert.equal(options.find((o) => o.name === t.name)?.retainOnDelete, true, `${t.name}: a removed table keeps its topic`);
   });
 
   it("creates the login role with @pulumi/postgresql before the grants, and the connector logs in as it", async () => {
