@@ -22,7 +22,7 @@ export interface DebeziumConnectorArgs {
   /**
    * The connector configuration; `connector.class` is required. Works for any connector (source or sink).
    * Values are compared as Connect stores them (strings); `name`, `__internal.*` keys and masked values
-   * are ignored in comparisons. Stored as a secret (it usually holds a password). Changes update in place.
+   * ("****", "[hidden]") are ignored in comparisons; config-provider references (`${file:...}`) are values. Stored as a secret (it usually holds a password). Changes update in place.
    */
   config: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
   /** Wanted state: "running" (default), "paused" or "stopped" (Connect 3.5+). Changes update in place. */
