@@ -155,17 +155,47 @@ function splitList(list: string): string[] {
 }
 
 /**
- * A Java regex of an include/exclude list as a JavaScript RegExp matching the
- * whole identifier, case-insensitively as Debezium compiles it (Strings.setOfRegex
- * with CASE_INSENSITIVE), except for an entry wrapped in Java's `(?-i:...)`
- * (case-sensitive), which JavaScript before Node 23 cannot parse.
+ * A Java regex as a JavaScript RegExp matching the whole text (Matcher.matches),
+ * case-insensitively when `caseInsensitive` (Pattern.CASE_INSENSITIVE). Java's
+ * inline flag groups, which JavaScript before Node 23 cannot parse, are
+ * translated: a pattern wrapped in `(?-i:...)` or `(?i:...)`, or starting with
+ * `(?i)` / `(?-i)`, sets the case sensitivity; other `(?-i:` / `(?i:` groups
+ * become plain groups (exact for `(?-i:` in a case-sensitive pattern).
  */
-function javaPattern(re: string): RegExp {
-  const caseSensitive = /^\(\?-i:([\s\S]*)\)$/.exec(re);
-  return caseSensitive ? new RegExp(`^(?:${caseSensitive[1]})$`) : new RegExp(`^(?:${re})$`, "i");
+export function javaRegex(re: string, caseInsensitive: boolean): RegExp {
+  let body = re;
+  let insensitive = caseInsensitive;
+  const wrapped = /^\(\?(-?)i:([\s\S]*)\)$/.exec(body);
+  const leading = /^\(\?(-?)i\)([\s\S]*)$/.exec(body);
+  if (wrapped && balanced(wrapped[2])) {
+    insensitive = wrapped[1] !== "-";
+    body = wrapped[2];
+  } else if (leading) {
+    insensitive = leading[1] !== "-";
+    body = leading[2];
+  }
+  body = body.replace(/\(\?-?i:/g, "(?:");
+  return new RegExp(`^(?:${body})$`, insensitive ? "i" : "");
 }
 
-function patterns(config: Readonly<Record<string, string>>, name: string): RegExp[] | undefined {
+/** Parentheses balance in `s` (so a leading `(?-i:` and the final `)` belong together). */
+function balanced(s: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === "(") depth++;
+    else if (s[i] === ")" && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** A Java regex of an include/exclude list, compiled as Debezium does (Strings.setOfRegex with CASE_INSENSITIVE). */
+function javaPattern(re: string): RegExp {
+  return javaRegex(re, true);
+}
+
+/** The regexes of a list-valued key (include/exclude lists, snapshot.include.collection.list), undefined when unset. */
+export function patterns(config: Readonly<Record<string, string>>, name: string): RegExp[] | undefined {
   const list = config[name];
   if (!list?.trim()) return undefined;
   return splitList(list).map(javaPattern);

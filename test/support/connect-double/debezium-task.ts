@@ -16,7 +16,7 @@
  *   inactive), and drops the slot when slot.drop.on.stop=true.
  */
 import type { Client } from "pg";
-import { boolSetting, databaseTarget, debeziumAtLeast3, intSetting, setting, tableFilter, type DatabaseTarget } from "./debezium-config";
+import { boolSetting, databaseTarget, debeziumAtLeast3, intSetting, javaRegex, patterns, setting, tableFilter, type DatabaseTarget } from "./debezium-config";
 import { closeClient, lsnDisplay, lsnToNumber, numberToLsn, openClient, primaryKeys, UNAVAILABLE_VALUE } from "./debezium-db";
 import {
   FatalTaskError,
@@ -30,6 +30,7 @@ import {
   scrub,
   startFrames,
 } from "./debezium-errors";
+import { IncrementalSnapshot, signalSettings, tableIdentifier, type SignalSettings } from "./debezium-signals";
 import { msgLsn, PgoutputStream, type PgoutputMessage } from "./debezium-stream";
 import type { TaskContext, TaskRuntime } from "./plugin";
 
@@ -52,6 +53,14 @@ export interface DebeziumTaskTimings {
    * (transcript 11). Default 0 (as fast as the database allows).
    */
   streamingSetupMs?: number;
+  /**
+   * Pause of an incremental snapshot between emitting a window's records and
+   * reading the next chunk (the real round trip of a watermark through the
+   * WAL and the stream is ~0.5 s; the committed offset is an "r" record's
+   * meanwhile, as on the real stack where Connect commits the offset of the
+   * last acknowledged record). Default 0.
+   */
+  incrementalWindowDelayMs?: number;
   /**
    * The Debezium version to behave as (plugin list, status `version`, event
    * `source.version`, validate definitions, restart and offset behaviour).
@@ -78,6 +87,8 @@ interface Transaction {
   skip: boolean;
   lastLsn: number;
   lastType: string;
+  /** Changes of it were skipped as already processed (at or before the offset's lsn_proc). */
+  replayed?: boolean;
 }
 
 interface SlotCreation {
@@ -105,6 +116,9 @@ interface Settings {
   heartbeatTopic: string;
   tombstones: boolean;
   connectTimeoutMs: number;
+  signals: SignalSettings;
+  /** snapshot.include.collection.list (case-insensitive regexes), undefined when unset. */
+  snapshotTables?: RegExp[];
 }
 
 function settingsOf(config: Readonly<Record<string, string>>, t: DebeziumTaskTimings): Settings {
@@ -128,6 +142,8 @@ function settingsOf(config: Readonly<Record<string, string>>, t: DebeziumTaskTim
     heartbeatTopic: `${setting(config, "heartbeat.topics.prefix") ?? "__debezium-heartbeat"}.${prefix}`,
     tombstones: (setting(config, "tombstones.on.delete") ?? "true").toLowerCase() !== "false",
     connectTimeoutMs: t.connectTimeoutMs ?? 10000,
+    signals: signalSettings(config),
+    snapshotTables: patterns(config, "snapshot.include.collection.list"),
   };
 }
 
@@ -162,14 +178,29 @@ class DebeziumTask {
   private failed = false;
   private readonly finished: Promise<void>;
   /** What the producer does after start-up. */
-  private plan = { snapshot: false, stream: true, startLsn: 0, skipUpTo: 0, skipByCommit: false };
+  private plan = { snapshot: false, stream: true, startLsn: 0, skipUpTo: 0, skipByCommit: false, skipChangesUpTo: 0 };
+  /**
+   * The offset context has a last commit LSN: loaded (lsn_commit, else lsn_proc) or set by a commit streamed in
+   * this session. Until then Debezium's offsets have no lsn_commit (measured on 3.6.1: the first transaction
+   * streamed after the initial snapshot).
+   */
+  private commitKnown = false;
   private tx?: Transaction;
   private lastWalEnd = 0;
   private readonly pkCache = new Map<number, string[]>();
+  private readonly notNullCache = new Map<number, Map<string, number>>();
   /** The slot existed at start-up: the publication is checked when streaming starts. */
   private publicationPending = false;
   /** Debezium 3.x behaviour (see DebeziumTaskTimings.version). */
   private readonly v3: boolean;
+  /** Tables Debezium's schema knows (`schema.table`): the captured ones at start-up, plus those streamed relation messages named. */
+  private readonly known = new Set<string>();
+  /** The signal-based incremental snapshot (signal.data.collection set), rebuilt from the offsets at every start. */
+  private incremental?: IncrementalSnapshot;
+  /** Where the stream is: the message being handled (the offset an incremental snapshot's "r" record carries). */
+  private position?: { lsn: number; type: string };
+  /** last_snapshot_record / snapshot_completed of the offset context (from the loaded offset, true after a snapshot). */
+  private snapshotFlags = { last: false, completed: false };
   private readonly version: string;
 
   constructor(
@@ -180,7 +211,16 @@ class DebeziumTask {
     this.version = timings.version ?? DEBEZIUM_VERSION;
     this.v3 = debeziumAtLeast3(this.version);
     this.target = databaseTarget(ctx.config, "Debezium General", this.s.connectTimeoutMs);
-    this.accepts = tableFilter(ctx.config);
+    // RelationalTableFilters: the signal table is captured whatever the include/exclude lists say.
+    const filter = tableFilter(ctx.config);
+    const signal = this.s.signals.signalTable;
+    let signalPattern: RegExp | undefined;
+    try {
+      signalPattern = signal ? javaRegex(tableIdentifier(signal.schema, signal.table), true) : undefined;
+    } catch {
+      signalPattern = undefined;
+    }
+    this.accepts = (schema, table) => filter(schema, table) || (!!signalPattern && signalPattern.test(tableIdentifier(schema, table)));
     this.finished = this.run().catch((err) => {
       // Last resort: a bug in the double must still show as a FAILED task, never as an unhandled rejection.
       if (!this.stopped) this.fail(new JavaException("java.lang.IllegalStateException", String((err as Error)?.stack ?? err), []));
@@ -399,6 +439,12 @@ class DebeziumTask {
     }
 
     const offset = this.ctx.readOffset(this.partition()) as Offset | undefined;
+    // PostgresSchema.refresh at start-up: every table the filters capture is known, published or not.
+    this.known.clear();
+    for (const t of await this.capturedTables(general)) this.known.add(tableIdentifier(t.schema, t.table));
+    this.snapshotFlags = { last: offset?.last_snapshot_record === true, completed: offset?.snapshot_completed === true || offset?.snapshot_completed === "true" };
+    this.incremental = s.signals.signalTable ? new IncrementalSnapshot(s.signals, this.incrementalHost()) : undefined;
+    this.incremental?.load(offset);
     const snapshotDone = !!offset && !(offset.snapshot === true && offset.last_snapshot_record !== true);
     const mode = s.snapshotMode;
     let snapshot: boolean;
@@ -428,7 +474,10 @@ class DebeziumTask {
       startLsn: Math.max(offsetLsn, snapshot ? 0 : slotLsn),
       skipUpTo: offset ? offsetLsn : 0,
       skipByCommit: !!offset && offset.lsn_commit !== undefined,
+      // Without lsn_commit Debezium skips the changes up to lastCompletelyProcessedLsn (lsn_proc), one by one.
+      skipChangesUpTo: offset && offset.lsn_commit === undefined && typeof offset.lsn_proc === "number" ? offset.lsn_proc : 0,
     };
+    this.commitKnown = !!offset && (offset.lsn_commit !== undefined || offset.lsn_proc !== undefined);
     if (!snapshot && this.slotCreation) {
       await closeClient(this.slotCreation.client);
       this.clients.delete(this.slotCreation.client);
@@ -578,10 +627,11 @@ class DebeziumTask {
       this.log("INFO", "Snapshot ended; streaming is not started (snapshot.mode does not stream)");
       return;
     }
+    await this.incremental?.resume();
     await this.streamChanges();
   }
 
-  private source(fields: { ts_ms: number; snapshot: string; schema: string; table: string; txId: number | null; lsn: number; lastCommit?: number | null }) {
+  private source(fields: { ts_ms: number; snapshot: string; schema: string; table: string; txId: number | null; lsn: number | null; lastCommit?: number | null; sequenceLsn?: number }) {
     return {
       version: this.version,
       connector: "postgresql",
@@ -589,7 +639,7 @@ class DebeziumTask {
       ts_ms: fields.ts_ms,
       snapshot: fields.snapshot,
       db: this.s.dbname,
-      sequence: JSON.stringify([fields.lastCommit == null ? null : String(fields.lastCommit), String(fields.lsn)]),
+      sequence: JSON.stringify([fields.lastCommit == null ? null : String(fields.lastCommit), String(fields.sequenceLsn ?? fields.lsn)]),
       schema: fields.schema,
       table: fields.table,
       txId: fields.txId,
@@ -600,6 +650,68 @@ class DebeziumTask {
 
   private topic(schema: string, table: string): string {
     return `${this.s.prefix}.${schema}.${table}`;
+  }
+
+  /** The tables (and partitioned tables) the filters capture, sorted by identifier as Debezium sorts TableIds. */
+  private async capturedTables(client: Client): Promise<Array<{ oid: number; schema: string; table: string }>> {
+    const r = await client.query<{ oid: number; schema: string; table: string }>(
+      `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`,
+    );
+    const id = (t: { schema: string; table: string }) => tableIdentifier(t.schema, t.table);
+    return r.rows.filter((t) => this.accepts(t.schema, t.table)).sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+  }
+
+  /** What the incremental snapshot needs from the task. */
+  private incrementalHost(): import("./debezium-signals").IncrementalSnapshotHost {
+    return {
+      db: () => {
+        if (!this.general) throw new Error("no connection for the incremental snapshot");
+        return this.general;
+      },
+      log: (level, message) => this.log(level, message),
+      knownTables: () => [...this.known].sort(),
+      keyColumns: async (schema, table, surrogateKey) => {
+        const r = await this.general!.query<{ name: string; type_oid: number; pk: boolean }>(
+          `SELECT a.attname AS name, a.atttypid::int AS type_oid, coalesce(k.ord, 0) > 0 AS pk
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+             LEFT JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON k.attnum = a.attnum
+            WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY k.ord NULLS LAST, a.attnum`,
+          [schema, table],
+        );
+        if (r.rows.length === 0) return undefined;
+        const cols = surrogateKey ? r.rows.filter((c) => c.name === surrogateKey) : r.rows.filter((c) => c.pk);
+        return cols.map((c) => ({ name: c.name, typeOid: Number(c.type_oid) }));
+      },
+      emitSnapshotRecord: (schema, table, row, key, incrementalKeys) => {
+        const tx = this.tx;
+        const at = this.position?.lsn ?? this.lastWalEnd;
+        const now = Date.now();
+        this.ctx.produce(this.topic(schema, table), key, {
+          before: null,
+          after: row,
+          source: this.source({ ts_ms: now, snapshot: "incremental", schema, table, txId: null, lsn: null, lastCommit: this.stream?.flushed || null, sequenceLsn: at }),
+          op: "r" satisfies Op,
+          ts_ms: now,
+          transaction: null,
+        });
+        // The offset of the record: the stream's position, the snapshot kind (3.x) and the incremental snapshot's keys.
+        this.ctx.commitOffset(this.partition(), {
+          lsn_proc: at,
+          ...(tx && this.commitKnown ? { lsn_commit: tx.commitLsn } : {}),
+          ...(tx ? { txId: tx.xid } : {}),
+          lsn: at,
+          ...(this.position ? { messageType: this.position.type } : {}),
+          ts_usec: now * 1000,
+          ...(this.v3 ? { snapshot: "INCREMENTAL", last_snapshot_record: this.snapshotFlags.last, snapshot_completed: this.snapshotFlags.completed } : {}),
+          ...incrementalKeys,
+        });
+      },
+      pause: () => (this.timings.incrementalWindowDelayMs ? delay(this.timings.incrementalWindowDelayMs) : Promise.resolve()),
+      stopped: () => this.stopped,
+    };
   }
 
   private async snapshot(): Promise<void> {
@@ -616,29 +728,25 @@ class DebeziumTask {
       lsn = lsnToNumber((await general.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0].lsn);
     }
     const txId = Number((await general.query<{ x: string }>("SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x")).rows[0].x);
-    const tables = await general.query<{ oid: number; schema: string; table: string }>(
-      `SELECT c.oid::int AS oid, p.schemaname AS schema, p.tablename AS table
-         FROM pg_publication_tables p
-         JOIN pg_namespace n ON n.nspname = p.schemaname
-         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-        WHERE p.pubname = $1 ORDER BY 2, 3`,
-      [this.s.publication],
-    );
-    const captured = tables.rows.filter((t) => this.accepts(t.schema, t.table));
+    // Debezium snapshots every table the filters capture (published or not: the publication only decides what is
+    // streamed), narrowed by snapshot.include.collection.list, without the signal table's rows (measured on 3.6.1).
+    const only = this.s.snapshotTables;
+    const captured = (await this.capturedTables(general)).filter((t) => {
+      if (this.incremental?.isSignalTable(t.schema, t.table)) return false;
+      const names = [tableIdentifier(t.schema, t.table), `"${t.schema}"."${t.table}"`];
+      return !only || only.some((re) => names.some((n) => re.test(n)));
+    });
     const pks = await primaryKeys(general, captured.map((t) => Number(t.oid)));
     this.log("INFO", `Snapshot step 5 - Reading structure of captured tables: ${captured.map((t) => `${t.schema}.${t.table}`).join(", ")}`);
     const { escapeIdentifier } = require("pg") as typeof import("pg");
-    const records: Array<{ topic: string; key: unknown; schema: string; table: string; after: Record<string, unknown> }> = [];
-    for (const t of captured) {
-      const rows = await general.query<Record<string, unknown>>(`SELECT * FROM ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.table)}`);
-      const pk = pks.get(Number(t.oid)) ?? [];
-      for (const row of rows.rows) {
-        records.push({ topic: this.topic(t.schema, t.table), key: keyOf(pk, row), schema: t.schema, table: t.table, after: { ...row } });
-      }
-    }
-    await general.query("COMMIT");
-    records.forEach((r, i) => {
-      const marker = i === records.length - 1 ? "last" : i === 0 ? "first" : "true";
+    // Records go out table by table, as Debezium sends them (a table that cannot be read fails the snapshot after
+    // the earlier tables' records were sent); one record is held back so the last one can be marked "last".
+    let held: { topic: string; key: unknown; schema: string; table: string; after: Record<string, unknown> } | undefined;
+    let count = 0;
+    const send = (marker: string) => {
+      if (!held) return;
+      const r = held;
+      held = undefined;
       this.ctx.produce(r.topic, r.key, {
         before: null,
         after: r.after,
@@ -647,7 +755,19 @@ class DebeziumTask {
         ts_ms: Date.now(),
         transaction: null,
       });
-    });
+    };
+    for (const t of captured) {
+      const rows = await general.query<Record<string, unknown>>(`SELECT * FROM ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.table)}`);
+      const pk = pks.get(Number(t.oid)) ?? [];
+      for (const row of rows.rows) {
+        send(count === 1 ? "first" : "true");
+        held = { topic: this.topic(t.schema, t.table), key: keyOf(pk, row), schema: t.schema, table: t.table, after: { ...row } };
+        count++;
+      }
+    }
+    await general.query("COMMIT");
+    send("last");
+    this.snapshotFlags = { last: true, completed: true };
     // Debezium 3.x names the snapshot kind and marks it completed (measured on 3.6.1: snapshot "INITIAL", snapshot_completed true).
     this.ctx.commitOffset(
       this.partition(),
@@ -658,7 +778,7 @@ class DebeziumTask {
     this.plan.startLsn = Math.max(this.plan.startLsn, lsn);
     this.plan.skipUpTo = lsn;
     this.plan.skipByCommit = false;
-    this.log("INFO", `Snapshot completed: ${records.length} records from ${captured.length} tables`);
+    this.log("INFO", `Snapshot completed: ${count} records from ${captured.length} tables`);
   }
 
   private async streamChanges(): Promise<void> {
@@ -759,6 +879,9 @@ class DebeziumTask {
       }
       case "relation":
         this.pkCache.delete(msg.relationOid);
+        this.notNullCache.delete(msg.relationOid);
+        // The relation message refreshes Debezium's schema: a table created after start-up becomes known here.
+        if (this.accepts(msg.schema, msg.name)) this.known.add(tableIdentifier(msg.schema, msg.name));
         return;
       case "insert":
       case "update":
@@ -769,14 +892,17 @@ class DebeziumTask {
         const tx = this.tx;
         this.tx = undefined;
         const end = msgLsn(msg.commitEndLsn);
-        if (tx && !tx.skip) {
+        if (tx && !tx.skip && !(tx.replayed && tx.lastType === "BEGIN")) {
+          const commitKnown = this.commitKnown;
+          this.commitKnown = true;
           this.ctx.commitOffset(this.partition(), {
             lsn_proc: tx.lastLsn,
-            lsn_commit: tx.commitLsn,
+            ...(commitKnown ? { lsn_commit: tx.commitLsn } : {}),
             messageType: tx.lastType,
             lsn: tx.lastLsn,
             txId: tx.xid,
             ts_usec: tx.tsUsec,
+            ...this.incremental?.store(),
           });
         }
         this.stream?.flush(end);
@@ -787,10 +913,26 @@ class DebeziumTask {
     }
   }
 
+  /** NOT NULL columns of a relation and their type OIDs. */
+  private async notNullColumns(oid: number): Promise<Map<string, number>> {
+    let cols = this.notNullCache.get(oid);
+    if (!cols) {
+      if (!this.general) throw new Error("no connection for catalog lookups");
+      const r = await this.general.query<{ name: string; type_oid: number }>("SELECT attname AS name, atttypid::int AS type_oid FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND attnotnull AND NOT attisdropped", [oid]);
+      cols = new Map(r.rows.map((x) => [x.name, Number(x.type_oid)]));
+      this.notNullCache.set(oid, cols);
+    }
+    return cols;
+  }
+
   private async onChange(lsn: number, msg: Extract<PgoutputMessage, { tag: "insert" | "update" | "delete" }>): Promise<void> {
     const tx = this.tx;
     const rel = msg.relation;
     if (!tx || tx.skip || !this.accepts(rel.schema, rel.name)) return;
+    if (lsn <= this.plan.skipChangesUpTo) {
+      tx.replayed = true;
+      return;
+    }
     let pk = this.pkCache.get(rel.relationOid);
     if (!pk) {
       if (!this.general) throw new Error("no connection for catalog lookups");
@@ -818,8 +960,11 @@ class DebeziumTask {
       op = "d";
       if (msg.old) before = fill(msg.old);
       else if (msg.key) {
+        // A key-only old tuple: Debezium fills the other columns with null, or a NOT NULL column with its type's
+        // fallback value (measured on 3.6.1: varchar NOT NULL -> "").
+        const required = await this.notNullColumns(rel.relationOid);
         before = {};
-        for (const c of columns) before[c] = c in msg.key && msg.key[c] !== undefined ? msg.key[c] : null;
+        for (const c of columns) before[c] = c in msg.key && msg.key[c] !== undefined ? msg.key[c] : required.has(c) ? fallbackValue(required.get(c)!) : null;
       }
     }
     const image = after ?? before ?? {};
@@ -827,6 +972,17 @@ class DebeziumTask {
     tx.lastLsn = lsn;
     tx.lastType = msg.tag.toUpperCase();
     const topic = this.topic(rel.schema, rel.name);
+    // EventDispatcher: a signal row is handled before its own change event goes out; other changes of the table an
+    // incremental snapshot reads drop their keys from the open window.
+    const inc = this.incremental;
+    if (inc) {
+      this.position = { lsn, type: tx.lastType };
+      if (inc.isSignalTable(rel.schema, rel.name) && (op === "c" || (op === "d" && this.s.signals.strategy === "insert_delete"))) {
+        await inc.onSignalRow(op, op === "c" ? after : before);
+        if (this.stopped) return;
+      }
+      inc.dedupe(rel.schema, rel.name, key);
+    }
     this.ctx.produce(topic, key, {
       before,
       after,
@@ -863,6 +1019,14 @@ class DebeziumTask {
       await closeClient(client);
     }
   }
+}
+
+/** The value Debezium's converters give a NOT NULL column that has none (a column missing from a key-only tuple). */
+function fallbackValue(typeOid: number): unknown {
+  if ([20, 21, 23, 26, 700, 701].includes(typeOid)) return 0;
+  if (typeOid === 16) return false;
+  if ([25, 1042, 1043, 19].includes(typeOid)) return "";
+  return null;
 }
 
 /** Debezium's message key: the primary-key columns, or null for a table without one. */
