@@ -208,7 +208,7 @@ export function describeHolder(pid: number | null, live?: Pick<LiveSlot, "holder
   const details: string[] = [];
   if (live?.holderApplication !== undefined && live?.holderApplication !== null) details.push(`application_name "${live.holderApplication}"`);
   if (live?.holderAddress) details.push(`client ${live.holderAddress}`);
-  else if (live && live.holderApplication !== null) details.push("client local socket");
+  else if (live && live.holderApplication !== null) details.push("no client address (a local socket, or hidden from a role without pg_read_all_stats)");
   if (live?.holderUser) details.push(`user ${live.holderUser}`);
   return `PID ${pid ?? "unknown"}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
