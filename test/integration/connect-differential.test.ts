@@ -29,8 +29,10 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { connectTargets, startConnectTarget } from "../support/connect-target";
 import { debeziumPostgresPlugin } from "../support/connect-double/debezium-postgres";
+import { javaDeserializeKey } from "../support/connect-double/debezium-signals";
 import { loadTranscript, send, type Answer, type HttpStep, type Rewrites, type SlotPollStep, type SqlStep, type StatusPollStep, type Step } from "../support/connect-double/replay";
 import { startConnectDouble, type ConnectDouble } from "../support/connect-double/server";
+import { TopicReader } from "../support/stack/topics";
 import { FAST_DEBEZIUM, setupDebeziumDatabase, type DebeziumDatabase } from "../support/debezium-fixture";
 import { freePort, pgMajors, startPostgres, type PgServer } from "../support/postgres";
 
@@ -165,6 +167,8 @@ interface Side {
   created: Set<string>;
   storedOffsets(name: string): Promise<unknown[]>;
   connectorNames(): Promise<string[]>;
+  /** Records of a topic as far as they have arrived (undefined: this side cannot read topics). */
+  records(topic: string): Promise<Array<{ key: unknown; value: unknown }> | undefined>;
   close(): Promise<void>;
 }
 
@@ -725,6 +729,452 @@ const SCENARIOS: Scenario[] = [
 ];
 
 // ---------------------------------------------------------------------------
+// Signal flows: capture decided by the publication (no table.include.list), snapshot.include.collection.list,
+// the source signal channel and incremental snapshots (execute-snapshot, stop-snapshot, both watermarking
+// strategies, a restart in the middle), each in a database of its own with a connector on its own slot and prefix.
+
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const INSTANT_RE = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6}|\.\d{9})?Z/g;
+/** How long a flow waits for more records before it takes what arrived as complete. */
+const QUIET_MS: Record<Kind, number> = { double: 1500, real: 2500 };
+
+/** Tokens with repeated runs folded: `a a a` -> `a×3`, `a b a b` -> `(a b)×2` (groups of up to three). */
+function foldRuns(tokens: string[]): string {
+  const out: string[] = [];
+  let i = 0;
+  const same = (a: number, b: number, len: number) => tokens.slice(a, a + len).join("\u0000") === tokens.slice(b, b + len).join("\u0000");
+  while (i < tokens.length) {
+    let best = { len: 1, reps: 1 };
+    for (const len of [1, 2, 3]) {
+      let reps = 1;
+      while (i + (reps + 1) * len <= tokens.length && same(i, i + reps * len, len)) reps++;
+      if (reps > 1 && reps * len > best.reps * best.len) best = { len, reps };
+    }
+    const group = tokens.slice(i, i + best.len).join(" ");
+    out.push(best.reps > 1 ? (best.len > 1 ? `(${group})×${best.reps}` : `${group}×${best.reps}`) : group);
+    i += best.len * best.reps;
+  }
+  return out.join(" ") || "(none)";
+}
+
+type TopicRecord = { key: unknown; value: unknown };
+type ChangeValue = { op: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; source?: Record<string, unknown> };
+
+/** The records of a signal table's topic: op and which row (the signal's id, or open / close for a watermark). */
+function signalTokens(records: TopicRecord[]): string[] {
+  return records.map((r) => {
+    if (r.value === null) return "tombstone";
+    const v = r.value as ChangeValue;
+    const id = String((v.after ?? v.before)?.id ?? "?");
+    return `${v.op}(${/-open$/.test(id) ? "open" : /-close$/.test(id) ? "close" : id})`;
+  });
+}
+
+class SignalLab {
+  readonly connector: string;
+  readonly prefix: string;
+  readonly slot: string;
+  private constructor(
+    readonly c: Ctx,
+    readonly db: string,
+    name: string,
+  ) {
+    // Names of this run only: Connect keeps a deleted connector's offsets, and topics stay, on a cluster that outlives the test.
+    const run = Date.now().toString(36);
+    this.connector = `sig-${name}-${run}`;
+    this.slot = `sig_${name.replace(/-/g, "_")}`;
+    this.prefix = `sig${name.replace(/-/g, "")}${run}`;
+    c.side.names.push([this.connector, `sig-${name}`], [this.prefix, "<prefix>"], [db, "<signal-db>"]);
+  }
+
+  /**
+   * A database with the tables of `setup` (run as superuser), the signal table
+   * dbz_signal and publication p over `published` and dbz_signal; the flows
+   * role may read every table and write the signal table.
+   */
+  static async create(c: Ctx, name: string, setup: string, published: string[]): Promise<SignalLab> {
+    const db = `sig_${name.replace(/-/g, "_")}_${c.side.kind}`;
+    // A slot an interrupted run left behind (logical slots are dropped from their own database).
+    await c.side.pg.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active", [db], db).catch(() => undefined);
+    await c.side.pg.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await c.side.pg.query(`CREATE DATABASE ${db}`);
+    const lab = new SignalLab(c, db, name);
+    await lab.sql(
+      `${setup};
+       CREATE TABLE dbz_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text);
+       CREATE PUBLICATION p FOR TABLE ${[...published, "dbz_signal"].join(", ")};
+       GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${c.side.flows.user};
+       GRANT INSERT, DELETE ON dbz_signal TO ${c.side.flows.user};`,
+    );
+    return lab;
+  }
+
+  sql<R = Record<string, unknown>>(query: string, params?: unknown[]): Promise<R[]> {
+    return this.c.side.pg.query<R>(query, params, this.db);
+  }
+
+  /** The connector config: no table.include.list (the publication decides), signals from public.dbz_signal. */
+  config(extra: Record<string, string> = {}): Record<string, string> {
+    const flows = this.c.side.flows;
+    return {
+      "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+      "tasks.max": "1",
+      "database.hostname": "127.0.0.1",
+      "database.port": String(this.c.side.pg.port),
+      "database.user": flows.user,
+      "database.password": flows.password,
+      "database.dbname": this.db,
+      "database.sslmode": "disable",
+      "topic.prefix": this.prefix,
+      "plugin.name": "pgoutput",
+      "slot.name": this.slot,
+      "publication.name": "p",
+      "publication.autocreate.mode": "disabled",
+      "snapshot.mode": "initial",
+      "signal.data.collection": "public.dbz_signal",
+      "signal.enabled.channels": "source",
+      "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+      "key.converter.schemas.enable": "false",
+      "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+      "value.converter.schemas.enable": "false",
+      ...DEBEZIUM_OVERRIDES,
+      ...extra,
+    };
+  }
+
+  async start(config: Record<string, string>): Promise<void> {
+    await this.c.http("POST create", post(this.connector, config));
+    await this.c.poll("status after create", this.connector, running);
+  }
+
+  topic(table: string): string {
+    return `${this.prefix}.public.${table}`;
+  }
+
+  async records(table: string): Promise<TopicRecord[]> {
+    return (await this.c.side.records(this.topic(table))) ?? [];
+  }
+
+  /** The topics the connector wrote to (GET .../topics), sorted. */
+  async topics(): Promise<string[]> {
+    const a = await send(this.c.side.url, httpStep("GET", `/connectors/${this.connector}/topics`));
+    const body = a.body as Record<string, { topics?: string[] }> | undefined;
+    return [...(body?.[this.connector]?.topics ?? [])].sort();
+  }
+
+  /** Waits until `done` holds (or the cap) and then until no topic of the connector grows for QUIET_MS. */
+  async settle(done: () => Promise<boolean> = async () => true): Promise<void> {
+    const kind = this.c.side.kind;
+    const started = Date.now();
+    while (!(await done()) && Date.now() - started < CAP_MS[kind]) await sleep(100);
+    let last = "";
+    let since = Date.now();
+    while (Date.now() - since < QUIET_MS[kind] && Date.now() - started < CAP_MS[kind] * 2) {
+      const topics = await this.topics();
+      const counts = (await Promise.all(topics.map(async (t) => `${t}=${((await this.c.side.records(t)) ?? []).length}`))).join(",");
+      if (counts !== last) {
+        last = counts;
+        since = Date.now();
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Records, per topic the connector wrote to: `table: ops` (signal table: which rows). */
+  async noteTopics(label: string): Promise<void> {
+    if ((await this.c.side.records(this.topic("dbz_signal"))) === undefined) return this.c.note(label, "(this side cannot read topics)");
+    const lines: string[] = [];
+    for (const t of await this.topics()) {
+      const recs = (await this.c.side.records(t)) ?? [];
+      const table = t.slice(this.prefix.length + 1);
+      const tokens = table === "public.dbz_signal" ? signalTokens(recs) : recs.map((r) => (r.value === null ? "tombstone" : String((r.value as ChangeValue).op)));
+      lines.push(`${table}: ${foldRuns(tokens)}`);
+    }
+    this.c.note(label, lines.join(" | ") || "no topics");
+  }
+
+  /** The signal table's rows, ids and timestamps reduced to their shapes. */
+  async noteSignalRows(label: string): Promise<void> {
+    const rows = await this.sql<{ id: string; type: string; data: string | null }>("SELECT id, type, data FROM dbz_signal ORDER BY xmin::text::bigint, ctid");
+    this.c.note(label, foldRuns(rows.map((r) => `[${r.id.replace(UUID_RE, "<uuid>")} ${r.type} ${String(r.data).replace(INSTANT_RE, "<instant>")}]`)));
+  }
+
+  async offset(): Promise<Record<string, unknown> | undefined> {
+    const a = await send(this.c.side.url, httpStep("GET", `/connectors/${this.connector}/offsets`));
+    return (a.body as { offsets?: Array<{ offset: Record<string, unknown> }> })?.offsets?.[0]?.offset;
+  }
+
+  /** Waits for a committed offset satisfying `want` (the real worker flushes every second) and notes its keys. */
+  async noteOffsetKeys(label: string, want: (o: Record<string, unknown>) => boolean, capMs = CAP_MS[this.c.side.kind]): Promise<Record<string, unknown> | undefined> {
+    const started = Date.now();
+    let o = await this.offset();
+    while (!(o && want(o)) && Date.now() - started < capMs) {
+      await sleep(100);
+      o = await this.offset();
+    }
+    this.c.note(label, o ? Object.keys(o).sort().join(",") : "no offset");
+    return o;
+  }
+
+  async signal(id: string, type: string, data: string | null): Promise<void> {
+    await this.sql("INSERT INTO dbz_signal VALUES ($1, $2, $3)", [id, type, data]);
+  }
+
+  /** Waits (up to the cap) until a table's topic has more records than `than`. */
+  async grown(table: string, than: number): Promise<void> {
+    const started = Date.now();
+    while ((await this.records(table)).length <= than && Date.now() - started < CAP_MS[this.c.side.kind]) await sleep(20);
+  }
+
+  async cleanup(): Promise<void> {
+    await send(this.c.side.url, httpStep("DELETE", `/connectors/${this.connector}`));
+    const until = Date.now() + 15000;
+    while (Date.now() < until && (await this.sql<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [this.slot]))[0]?.active) await sleep(100);
+    await this.sql("SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [this.slot]).catch(() => undefined);
+  }
+}
+
+/**
+ * Polls the offsets while an incremental snapshot runs, until `done` holds and
+ * the offsets lost their incremental keys (or the cap); notes the union of
+ * the keys of the offsets that had them, their values (correlation id,
+ * collections, snapshot kind, the decoded keys) and the keys afterwards.
+ */
+async function watchIncrementalOffsets(lab: SignalLab, label: string, done: () => Promise<boolean>, maxId?: number): Promise<void> {
+  const started = Date.now();
+  const keys = new Set<string>();
+  const values = { correlation: new Set<string>(), collections: new Set<string>(), snapshot: new Set<string>(), maximum: new Set<string>(), primaryOutside: [] as string[] };
+  let last: Record<string, unknown> | undefined;
+  for (;;) {
+    const o = await lab.offset();
+    if (o && "incremental_snapshot_collections" in o) {
+      for (const k of Object.keys(o)) keys.add(k);
+      values.correlation.add(String(o.incremental_snapshot_correlation_id));
+      values.collections.add(String(o.incremental_snapshot_collections));
+      if ("snapshot" in o) values.snapshot.add(`${String(o.snapshot)} last_snapshot_record=${String(o.last_snapshot_record)} snapshot_completed=${String(o.snapshot_completed)}`);
+      values.maximum.add(JSON.stringify(javaDeserializeKey(String(o.incremental_snapshot_maximum_key))));
+      const pk = javaDeserializeKey(String(o.incremental_snapshot_primary_key));
+      if (pk !== null && (pk.length !== 1 || typeof pk[0] !== "number" || (maxId !== undefined && (pk[0] < 1 || pk[0] > maxId)))) values.primaryOutside.push(JSON.stringify(pk));
+    }
+    last = o;
+    const finished = !!o && !("incremental_snapshot_collections" in o) && (await done());
+    if (finished || Date.now() - started > CAP_MS[lab.c.side.kind] * 2) break;
+    await sleep(50);
+  }
+  const sorted = (s: Set<string>) => [...s].sort().join(" / ") || "(none)";
+  lab.c.note(`${label}: offset keys while it runs`, sorted(keys) === "(none)" ? "(none)" : [...keys].sort().join(","));
+  lab.c.note(`${label}: correlation ids`, sorted(values.correlation));
+  lab.c.note(`${label}: incremental_snapshot_collections`, sorted(values.collections));
+  lab.c.note(`${label}: snapshot keys of the "r" records' offsets`, sorted(values.snapshot));
+  lab.c.note(`${label}: maximum key`, sorted(values.maximum));
+  lab.c.note(`${label}: primary keys`, values.primaryOutside.length ? `unexpected ${values.primaryOutside.slice(0, 3).join(" ")}` : maxId !== undefined ? `integers within 1..${maxId} (or the empty key)` : "integers (or the empty key)");
+  lab.c.note(`${label}: offset keys once done`, last ? Object.keys(last).sort().join(",") : "no offset");
+}
+
+/** Runs `body` with a fresh signal lab, and removes its connector and slot afterwards whatever happened. */
+async function withLab(c: Ctx, name: string, setup: string, published: string[], body: (lab: SignalLab) => Promise<void>): Promise<void> {
+  const lab = await SignalLab.create(c, name, setup, published);
+  try {
+    await body(lab);
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+/** `CREATE TABLE <name> (id int PRIMARY KEY, v text)` with rows 1..n. */
+function keyedTable(name: string, rows: number): string {
+  return `CREATE TABLE ${name} (id int PRIMARY KEY, v text); INSERT INTO ${name} SELECT g, '${name}' || g FROM generate_series(1, ${rows}) g`;
+}
+
+/** The main flow of the brief: initial snapshot of a only, b added to the running publication, execute-snapshot of b. */
+async function incrementalFlow(c: Ctx, strategy: "insert_insert" | "insert_delete"): Promise<void> {
+  const tables = [keyedTable("a", 5), keyedTable("b", 2500), keyedTable("c", 3)].join(";\n");
+  await withLab(c, strategy === "insert_insert" ? "ins-ins" : "ins-del", tables, ["a"], async (lab) => {
+    await lab.start(
+      lab.config({
+        "snapshot.include.collection.list": "public\\.a",
+        "incremental.snapshot.watermarking.strategy": strategy,
+        "incremental.snapshot.chunk.size": "1000",
+      }),
+    );
+    await lab.settle(async () => (await lab.records("a")).length >= 5);
+    await lab.noteTopics("records after the initial snapshot");
+    await lab.noteOffsetKeys("offset keys after the initial snapshot", (o) => o.snapshot_completed === true);
+    await lab.sql("ALTER PUBLICATION p ADD TABLE b");
+    await lab.sql("INSERT INTO b VALUES (2501, 'added')");
+    await lab.settle(async () => (await lab.records("b")).length >= 1);
+    await lab.noteTopics("records after ALTER PUBLICATION ADD TABLE b and an insert");
+    await lab.noteOffsetKeys("offset keys after the first streamed change", (o) => o.messageType === "INSERT");
+    await lab.signal("sig-1", "execute-snapshot", '{"data-collections": ["public\\\\.b"], "type": "incremental"}');
+    const complete = async () => (await lab.records("b")).length >= 2502;
+    await watchIncrementalOffsets(lab, "incremental snapshot of b", complete, 2501);
+    await lab.settle(complete);
+    await lab.noteTopics("records after the incremental snapshot");
+    const b = (await lab.records("b")).map((r) => r.value as ChangeValue).filter((v) => v?.op === "r");
+    const ids = b.map((v) => Number(v.after?.id));
+    c.note("b's \"r\" records: ids", `${new Set(ids).size} distinct, ${ids.every((id, i) => i === 0 || id > ids[i - 1]) ? "in primary-key order" : "not in order"}, ${ids[0]}..${ids[ids.length - 1]}`);
+    const r = b[0];
+    c.note("b's \"r\" record: source", r ? `snapshot=${String(r.source?.snapshot)} txId=${String(r.source?.txId)} lsn=${String(r.source?.lsn)} before=${JSON.stringify(r.before)} after keys=${Object.keys(r.after ?? {}).join(",")}` : "none");
+    const sig = await lab.records("dbz_signal");
+    const first = sig.find((x) => x.value !== null);
+    const shape = (v: unknown) => JSON.stringify(v)?.replace(UUID_RE, "<uuid>").replace(INSTANT_RE, "<instant>");
+    c.note("signal table record: the signal", first ? `key=${JSON.stringify(first.key)} op=${(first.value as ChangeValue).op} after=${shape((first.value as ChangeValue).after)} source.snapshot=${String((first.value as ChangeValue).source?.snapshot)}` : "none");
+    const open = sig.find((x) => x.value !== null && /-open$/.test(String((x.value as ChangeValue).after?.id)));
+    c.note("signal table record: a window-open watermark", open ? `key=${shape(open.key)} after=${shape((open.value as ChangeValue).after)}` : "none");
+    const closing = sig.find((x) => x.value !== null && ((x.value as ChangeValue).op === "d" || /-close$/.test(String((x.value as ChangeValue).after?.id))));
+    const cv = closing?.value as ChangeValue | undefined;
+    c.note("signal table record: a window-close watermark", cv ? `op=${cv.op} key=${shape(closing!.key)} before=${shape(cv.before)} after=${shape(cv.after)}` : "none");
+    await lab.noteSignalRows("signal table rows");
+    const topics = await lab.topics();
+    c.note("GET topics (sorted)", topics.join(", "));
+  });
+}
+
+const SIGNAL_SCENARIOS: Scenario[] = [
+  {
+    name: "flow-signal-insert-insert",
+    title: "no table.include.list, snapshot.include.collection.list, a table added to the publication, execute-snapshot (insert_insert)",
+    run: (c) => incrementalFlow(c, "insert_insert"),
+    cleanup: true,
+  },
+  {
+    name: "flow-signal-insert-delete",
+    title: "the same flow with the insert_delete watermarking strategy",
+    run: (c) => incrementalFlow(c, "insert_delete"),
+    cleanup: true,
+  },
+  {
+    name: "flow-signal-edge-cases",
+    title: "no snapshot list (every captured table is snapshotted), signal table excluded, signals for unknown, unpublished, key-less tables, bad data",
+    run: (c) =>
+      withLab(
+        c,
+        "edge",
+        `${keyedTable("a", 5)}; ${keyedTable("c", 3)};
+         CREATE TABLE "MixedCase" (id int PRIMARY KEY, v text); INSERT INTO "MixedCase" VALUES (1, 'm');
+         CREATE TABLE nopk (v text); INSERT INTO nopk VALUES ('x');
+         CREATE TABLE dbz_old (id int PRIMARY KEY)`,
+        ["a"],
+        async (lab) => {
+          await lab.sql("INSERT INTO dbz_signal VALUES ('old-1', 'log', '{\"message\": \"before the connector\"}')");
+          await lab.start(lab.config({ "table.exclude.list": "public\\.dbz_signal", "incremental.snapshot.chunk.size": "10" }));
+          await lab.settle(async () => (await lab.records("a")).length >= 5);
+          await lab.noteTopics("records after the initial snapshot (no snapshot.include.collection.list)");
+          const steps: Array<[string, string, string | null]> = [
+            ["a table that does not exist", "execute-snapshot", '{"data-collections": ["public.nosuch"]}'],
+            ["a table that is not in the publication", "execute-snapshot", '{"data-collections": ["public.c"]}'],
+            ["malformed JSON data", "execute-snapshot", "{not json"],
+            ["an unknown signal type", "no-such-type", "{}"],
+            ["empty data-collections", "execute-snapshot", '{"data-collections": []}'],
+            ["a regex in the wrong case", "execute-snapshot", '{"data-collections": ["public\\\\.mixedcase"]}'],
+            ["a table without a primary key", "execute-snapshot", '{"data-collections": ["public.nopk"]}'],
+            ["an unknown snapshot type", "execute-snapshot", '{"data-collections": ["public.a"], "type": "weird"}'],
+            // How CdcPipeline writes its signals (src/debezium/collections.ts): Java's inline flag group, no CASE_INSENSITIVE.
+            ["a case-sensitive (?-i:...) regex, as the library writes it", "execute-snapshot", '{"data-collections": ["(?-i:public\\\\.c)"], "type": "incremental"}'],
+          ];
+          let n = 0;
+          for (const [what, type, data] of steps) {
+            await lab.signal(`sig-${++n}`, type, data);
+            await lab.settle();
+            await lab.noteTopics(`records after a signal for ${what}`);
+          }
+          await lab.sql(`CREATE TABLE d (id int PRIMARY KEY, v text); INSERT INTO d VALUES (1, 'd1'), (2, 'd2'); GRANT SELECT ON d TO ${c.side.flows.user}; ALTER PUBLICATION p ADD TABLE d`);
+          await lab.signal(`sig-${++n}`, "execute-snapshot", '{"data-collections": ["public.d"]}');
+          await lab.settle();
+          await lab.noteTopics("records after a signal for a table created and published after the start (nothing of it streamed yet)");
+          await lab.sql("INSERT INTO d VALUES (3, 'd3')");
+          await lab.settle(async () => (await lab.records("d")).length >= 1);
+          await lab.signal(`sig-${++n}`, "execute-snapshot", '{"data-collections": ["public\\\\.d"]}');
+          await lab.settle(async () => (await lab.records("d")).length >= 4);
+          await lab.noteTopics("records after a change of d was streamed and the signal sent again");
+          await lab.noteSignalRows("signal table rows");
+          await c.http("status at the end", httpStep("GET", `/connectors/${lab.connector}/status`));
+        },
+      ),
+    cleanup: true,
+  },
+  {
+    name: "flow-signal-queue-stop",
+    title: "execute-snapshot while one runs (queued), stop-snapshot of the current table and of all, case-insensitive snapshot list",
+    run: (c) =>
+      withLab(c, "queue", [keyedTable("a", 5), keyedTable("b", 25), keyedTable("c", 3)].join(";\n"), ["a", "b", "c"], async (lab) => {
+        await lab.start(lab.config({ "snapshot.include.collection.list": "PUBLIC\\.A", "incremental.snapshot.chunk.size": "5" }));
+        await lab.settle(async () => (await lab.records("a")).length >= 5);
+        await lab.noteTopics("records after the initial snapshot (snapshot list PUBLIC\\.A)");
+        await lab.signal("sig-1", "execute-snapshot", '{"data-collections": ["public.b"]}');
+        await lab.signal("sig-2", "execute-snapshot", '{"data-collections": ["public.c"]}');
+        await lab.settle(async () => (await lab.records("c")).length >= 3);
+        await lab.noteTopics("records after b and then c");
+        const bCount = async () => (await lab.records("b")).length;
+        const before = await bCount();
+        await lab.signal("sig-3", "execute-snapshot", '{"data-collections": ["public.b", "public.c"]}');
+        await lab.grown("b", before);
+        await lab.signal("sig-4", "stop-snapshot", '{"data-collections": ["public.b"], "type": "incremental"}');
+        await lab.settle(async () => (await lab.records("c")).length >= 6);
+        const afterStop = (await bCount()) - before;
+        c.note("b's records of the second snapshot, stopped after its first chunk", afterStop > 0 && afterStop < 25 ? "some, not all (stopped)" : `${afterStop}`);
+        c.note("c's records after b was stopped", `${(await lab.records("c")).length - 3}`);
+        const before2 = await bCount();
+        await lab.signal("sig-5", "execute-snapshot", '{"data-collections": ["public.b"]}');
+        await lab.grown("b", before2);
+        await lab.signal("sig-6", "stop-snapshot", '{"type": "incremental"}');
+        await lab.settle();
+        const afterStopAll = (await bCount()) - before2;
+        c.note("b's records of the third snapshot, stopped (all) after its first chunk", afterStopAll > 0 && afterStopAll < 25 ? "some, not all (stopped)" : `${afterStopAll}`);
+        await lab.noteOffsetKeys("offset keys after stop-snapshot", (o) => !("incremental_snapshot_collections" in o));
+      }),
+    cleanup: true,
+  },
+  {
+    name: "flow-signal-dedupe",
+    title: "a change streamed inside a window takes its row out of the window (the window-open row's trigger updates row 3)",
+    run: (c) =>
+      withLab(
+        c,
+        "dedupe",
+        `${keyedTable("b", 30)};
+         CREATE FUNCTION touch_b() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+         BEGIN IF NEW.type = 'snapshot-window-open' AND NOT EXISTS (SELECT 1 FROM b WHERE v = 'touched') THEN UPDATE b SET v = 'touched' WHERE id = 3; END IF; RETURN NEW; END $$`,
+        ["b"],
+        async (lab) => {
+          await lab.sql("CREATE TRIGGER touch AFTER INSERT ON dbz_signal FOR EACH ROW EXECUTE FUNCTION touch_b()");
+          await lab.start(lab.config({ "snapshot.mode": "no_data", "incremental.snapshot.chunk.size": "10" }));
+          await lab.signal("sig-1", "execute-snapshot", '{"data-collections": ["public.b"]}');
+          await lab.settle(async () => (await lab.records("b")).length >= 30);
+          await lab.noteTopics("records after the incremental snapshot");
+          const b = (await lab.records("b")).map((r) => r.value as ChangeValue);
+          const read = new Set(b.filter((v) => v.op === "r").map((v) => Number(v.after?.id)));
+          const missing = Array.from({ length: 30 }, (_, i) => i + 1).filter((id) => !read.has(id));
+          c.note("rows not read by the snapshot", missing.join(",") || "none");
+          c.note("the update", b.filter((v) => v.op === "u").map((v) => `${String(v.after?.id)}=${String(v.after?.v)}`).join(",") || "none");
+        },
+      ),
+    cleanup: true,
+  },
+  {
+    name: "flow-signal-restart",
+    title: "an incremental snapshot resumes from the offsets after a task restart",
+    run: (c) =>
+      withLab(c, "restart", keyedTable("b", 2000), ["b"], async (lab) => {
+        await lab.start(lab.config({ "snapshot.mode": "no_data", "incremental.snapshot.chunk.size": "200" }));
+        await lab.noteOffsetKeys("offset keys before the signal (snapshot.mode no_data)", () => true, 2000);
+        await lab.signal("sig-1", "execute-snapshot", '{"data-collections": ["public.b"]}');
+        await lab.grown("b", 399);
+        const offset = await lab.noteOffsetKeys("offset keys when the restart is asked for", (o) => "incremental_snapshot_collections" in o);
+        c.note("correlation id in the offsets before the restart", String(offset?.incremental_snapshot_correlation_id));
+        await c.http("POST restart includeTasks", httpStep("POST", `/connectors/${lab.connector}/restart?includeTasks=true`));
+        await lab.settle(async () => new Set((await lab.records("b")).map((r) => (r.value as ChangeValue | null)?.after?.id)).size >= 2000);
+        const ids = (await lab.records("b")).map((r) => Number((r.value as ChangeValue).after?.id));
+        c.note("b's records after the restart", `${new Set(ids).size} distinct ids of 2000, ops ${foldRuns([...new Set((await lab.records("b")).map((r) => (r.value as ChangeValue).op))])}`);
+        c.note("b's records sent twice", ids.length === new Set(ids).size ? "none" : "some (re-read from the committed key)");
+        await lab.noteOffsetKeys("offset keys once done", (o) => !("incremental_snapshot_collections" in o));
+        await c.poll("status after the restart", lab.connector, running, { record: "final" });
+      }),
+    cleanup: true,
+  },
+];
+
+// ---------------------------------------------------------------------------
 // The two sides
 
 async function prepareServer(kind: Kind): Promise<{ pg: PgServer; flows: DebeziumDatabase }> {
@@ -756,6 +1206,9 @@ async function realSide(): Promise<Side> {
   const { pg, flows } = await prepareServer("real");
   const external = process.env.CONNECT_DIFF_URL;
   if (external) {
+    // CONNECT_DIFF_BOOTSTRAP=<host:port> lets the signal flows read that cluster's topics.
+    const bootstrap = process.env.CONNECT_DIFF_BOOTSTRAP;
+    const topics = bootstrap ? new TopicReader(bootstrap) : undefined;
     return {
       kind: "real",
       url: external,
@@ -765,7 +1218,11 @@ async function realSide(): Promise<Side> {
       created: new Set(),
       storedOffsets: async () => [],
       connectorNames: async () => (await (await fetch(`${external}/connectors`)).json()) as string[],
-      close: async () => pg.destroy(),
+      records: async (topic) => (topics ? (await topics.records(topic)).map(({ key, value }) => ({ key, value })) : undefined),
+      async close() {
+        await topics?.close();
+        await pg.destroy();
+      },
     };
   }
   const target = await startConnectTarget("real");
@@ -778,6 +1235,7 @@ async function realSide(): Promise<Side> {
     created: new Set(),
     storedOffsets: (n) => target.storedOffsets(n),
     connectorNames: () => target.connectorNames(),
+    records: (topic) => target.records(topic),
     async close() {
       await target.close();
       await pg.destroy();
@@ -792,7 +1250,8 @@ async function doubleSide(versions: { connect: string; debezium: string }): Prom
     mode: "distributed",
     version: versions.connect,
     // streamingSetupMs: the real task reports RUNNING well before its slot is active (snapshot first).
-    plugins: [debeziumPostgresPlugin({ ...FAST_DEBEZIUM, streamingSetupMs: 300, version: versions.debezium })],
+    // incrementalWindowDelayMs: the real watermark round trip between two chunks of an incremental snapshot.
+    plugins: [debeziumPostgresPlugin({ ...FAST_DEBEZIUM, streamingSetupMs: 300, incrementalWindowDelayMs: 300, version: versions.debezium })],
     timing: { tasksDelayMs: 150, statusWindowMs: 150, pauseDelayMs: 150, restartDelayMs: 150, taskShutdownTimeoutMs: 5000 },
   });
   return {
@@ -804,6 +1263,7 @@ async function doubleSide(versions: { connect: string; debezium: string }): Prom
     created: new Set(),
     storedOffsets: async (n) => double.storedOffsets(n),
     connectorNames: async () => double.connectorNames(),
+    records: async (topic) => [...(double.topics.get(topic) ?? [])],
     async close() {
       await double.close();
       await pg.destroy();
@@ -879,7 +1339,7 @@ describe("Connect double vs the real stack (differential) @pg @real", function (
     for (const r of rows) assert.equal(r.cells.length, 4, `README row ${r.key}: columns scenario/step | double | real | reason`);
   });
 
-  for (const sc of SCENARIOS) {
+  for (const sc of [...SCENARIOS, ...SIGNAL_SCENARIOS]) {
     it(`${sc.name}: ${sc.title}`, async function () {
       const obs: Partial<Record<Kind, Observation[]>> = {};
       for (const kind of ["double", "real"] as const) {
