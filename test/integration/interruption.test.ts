@@ -19,7 +19,7 @@ import { Engine, EngineInterrupted } from "../support/engine";
 import { pgMajors, sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 const major = Math.max(...pgMajors());
-const STEPS = ["grant", "replica-identity", "publication", "slot", "connector"] as const;
+const STEPS = ["grant", "replica-identity", "signal-table", "publication", "slot", "connector"] as const;
 
 describe(`CdcPipeline up killed after each creation step, then run again, on PostgreSQL ${major} @pg`, function () {
   this.timeout(120000);
@@ -98,9 +98,10 @@ describe(`CdcPipeline up killed after each creation step, then run again, on Pos
         assert.deepEqual(recorded, STEPS.slice(0, lose ? n - 1 : n), "the state holds exactly the recorded steps");
         const mid = await catalog(name);
         // What exists on the server after the kill: the first n steps, recorded or not.
-        assert.equal(mid.publications.length, n >= 3 ? 1 : 0);
-        assert.deepEqual(mid.slots, n >= 4 ? [`${name}_slot`] : []);
-        assert.deepEqual(mid.connectors, n >= 5 ? [name] : []);
+        const at = (step: (typeof STEPS)[number]) => STEPS.indexOf(step) + 1;
+        assert.equal(mid.publications.length, n >= at("publication") ? 1 : 0);
+        assert.deepEqual(mid.slots, n >= at("slot") ? [`${name}_slot`] : []);
+        assert.deepEqual(mid.connectors, n >= at("connector") ? [name] : []);
 
         const up = await engine.up(program);
         const t2 = Date.now();
@@ -113,7 +114,7 @@ describe(`CdcPipeline up killed after each creation step, then run again, on Pos
         const end = await catalog(name);
         assert.deepEqual(end.slots, [`${name}_slot`], "exactly one slot");
         assert.equal(end.publications.length, 1, "exactly one publication");
-        if (n >= 3) assert.deepEqual(end.publications, mid.publications, "the publication made before the kill was kept (same oid), not recreated");
+        if (n >= at("publication")) assert.deepEqual(end.publications, mid.publications, "the publication made before the kill was kept (same oid), not recreated");
         assert.deepEqual(end.connectors, [name], "exactly one connector");
         assert.equal(end.posts - postsBefore, 1, "the connector was POSTed once over both ups (adopted, not created twice)");
         const [slot] = await pg.query<{ active: boolean; app: string | null }>(

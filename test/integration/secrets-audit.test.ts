@@ -399,7 +399,7 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
     it("refresh reads every resource with the stored (secret) credentials", async () => {
       const steps = await engine.refresh();
       recordState("refresh");
-      assert.equal(steps.filter((s) => s.op === "refresh").length, 5);
+      assert.equal(steps.filter((s) => s.op === "refresh").length, 6, "grant, replica identity, signal table, publication, slot, connector");
     });
 
     const changed = () => ({ tables: ["public.customers", "public.orders", "public.invoices"], connect: bearerConnect() });
@@ -645,7 +645,8 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
       ReplicaIdentity: ["connection", "connectionString"],
       Publication: ["connection", "connectionString"],
       ReplicationSlot: ["connection", "connectionString"],
-      DebeziumConnector: ["config", "connect", "streaming"],
+      SignalTable: ["connection", "connectionString"],
+      DebeziumConnector: ["config", "connect", "snapshots", "streaming"],
     };
     const dynamicOnes = () => registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/postgres-cdc:"));
     const className = (r: Registered) => r.type.split(":").pop()!;
@@ -713,7 +714,7 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
     it("gives every dynamic resource the right additionalSecretOutputs (seen by a component transformation and a stack transformation)", () => {
       const dyn = dynamicOnes();
       assert.deepEqual([...new Set(dyn.map(className))].sort(), Object.keys(expected).sort());
-      assert.equal(dyn.length, 14);
+      assert.equal(dyn.length, 16, "the two pipelines' six children each, plus four resources on their own");
       for (const r of dyn) {
         const key = `${r.type}::${r.name}`;
         for (const [via, map] of [
@@ -739,7 +740,7 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
         }
         assert.deepEqual(secretIn(nonSecretText(r.inputs)), [], `${r.name}: no credential outside secret wrappers`);
       }
-      // Each of the 14 resources carries its connection (or connect/config/streaming) as a secret.
+      // Each of the 16 resources carries its connection (or connect/config/streaming) as a secret.
       assert.ok(checked >= 18, `credential-carrying inputs checked: ${checked}`);
       const direct = registered.find((r) => r.name === "connector-direct")!;
       assert.ok(isSecretWrapper(direct.inputs.connect) && isSecretWrapper(direct.inputs.config));
