@@ -37,7 +37,7 @@ describe("packaged consumer @pg", function () {
       assert.equal(outputs.connectorState, "RUNNING");
       assert.equal(outputs.slotName, "inventory_slot");
       const resources = ex.engine.snapshot().resources.filter((r) => r.dynamic);
-      assert.deepEqual(resources.map((r) => r.name).sort(), ["inventory-connector", "inventory-grant", "inventory-publication", "inventory-replica-identity", "inventory-slot"]);
+      assert.deepEqual(resources.map((r) => r.name).sort(), ["inventory-connector", "inventory-grant", "inventory-publication", "inventory-replica-identity", "inventory-signal-table", "inventory-slot"]);
       for (const r of resources) {
         const text = r.inputs.__provider as string | { value: string };
         const src = typeof text === "string" ? text : text.value;
