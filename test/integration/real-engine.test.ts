@@ -125,7 +125,7 @@ function sleep(ms: number): Promise<void> {
     const r = await project.pulumi(["up", "--yes", "--skip-plugin-pre-install"]);
     assert.match(r.stdout, /~ \d+ updated/, r.stdout);
     const pub = await sql<{ t: string }>("SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'inventory_pub' ORDER BY 1");
-    assert.deepEqual(pub.map((p) => p.t), ["public.customers", "public.orders"]);
+    assert.deepEqual(pub.map((p) => p.t), ["public.customers", "public.inventory_signal", "public.orders"], "the tables and the signal table");
     assert.deepEqual(await connectors(), ["inventory"]);
     await assertNoPlainSecrets("update");
   });
@@ -138,7 +138,7 @@ function sleep(ms: number): Promise<void> {
     assert.match(d.stdout, /inventory-publication/);
     await project.pulumi(["up", "--yes", "--skip-plugin-pre-install"]);
     const pub = await sql("SELECT 1 FROM pg_publication_tables WHERE pubname = 'inventory_pub'");
-    assert.equal(pub.length, 2, "up put the table back");
+    assert.equal(pub.length, 3, "up put the table back (two tables and the signal table)");
   });
 
   it("destroy leaves nothing behind", async () => {
