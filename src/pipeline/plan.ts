@@ -87,17 +87,22 @@ export function pipelineArgProblems(a: {
   const prefix = topicPrefixProblem(a.names.topicPrefix);
   if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
   p.push(...tableListProblems([...a.tables]));
-  const signal = parseTableName(a.names.signalTable);
-  if (!signal.schema || !signal.table || a.names.signalTable.includes("\u0000") || byteLength(signal.schema) > MAX_IDENTIFIER_BYTES || byteLength(signal.table) > MAX_IDENTIFIER_BYTES) {
-    p.push(`signalTable ${JSON.stringify(a.names.signalTable)}: schema and name must be 1 to 63 bytes each, without NUL characters`);
-  } else if (a.tables.includes(tableKey(signal))) {
+  // One rule for every table name, the signal table's included.
+  const nameProblem = (what: string, t: string): string | undefined => {
+    const r = parseTableName(t);
+    if (!r.schema || !r.table) return `${what} "${t}": expected "schema.table" or "table"`;
+    if (t.includes("\u0000")) return `${what} ${JSON.stringify(t)}: must not contain a NUL character`;
+    if (byteLength(r.schema) > MAX_IDENTIFIER_BYTES || byteLength(r.table) > MAX_IDENTIFIER_BYTES) return `${what} "${t}": schema and table names must be at most 63 bytes`;
+    return undefined;
+  };
+  const signalProblem = nameProblem("signalTable", a.names.signalTable);
+  if (signalProblem) p.push(signalProblem);
+  else if (a.tables.includes(tableKey(parseTableName(a.names.signalTable)))) {
     p.push(`signalTable "${a.names.signalTable}" is also in tables: Debezium's signal table holds signals, not data; give it another name`);
   }
   for (const t of a.tables) {
-    const r = parseTableName(t);
-    if (!r.schema || !r.table) p.push(`table "${t}": expected "schema.table" or "table"`);
-    else if (t.includes("\u0000")) p.push(`table ${JSON.stringify(t)}: must not contain a NUL character`);
-    else if (byteLength(r.schema) > MAX_IDENTIFIER_BYTES || byteLength(r.table) > MAX_IDENTIFIER_BYTES) p.push(`table "${t}": schema and table names must be at most 63 bytes`);
+    const problem = nameProblem("table", t);
+    if (problem) p.push(problem);
   }
   if (!(snapshotModes as readonly string[]).includes(a.snapshotMode)) {
     p.push(`snapshotMode "${a.snapshotMode}": must be one of ${snapshotModes.join(", ")}`);
