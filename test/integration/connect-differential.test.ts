@@ -1342,18 +1342,21 @@ describe("Connect double vs the real stack (differential) @pg @real", function (
   for (const sc of [...SCENARIOS, ...SIGNAL_SCENARIOS]) {
     it(`${sc.name}: ${sc.title}`, async function () {
       const obs: Partial<Record<Kind, Observation[]>> = {};
-      for (const kind of ["double", "real"] as const) {
-        const side = sides[kind];
-        if (!side) throw new Error(`the ${kind} side did not start (see the before hook)`);
-        const ctx = new Ctx(side);
-        try {
-          await sc.run(ctx);
-        } catch (err) {
-          ctx.note("scenario aborted", (err as Error).stack?.split("\n").slice(0, 3).join(" ") ?? String(err));
-        }
-        if (sc.cleanup) await deleteLeftovers(side);
-        obs[kind] = ctx.rec.obs;
-      }
+      // The two sides share nothing (each has its own PostgreSQL server and Connect cluster), so they run at the same time.
+      await Promise.all(
+        (["double", "real"] as const).map(async (kind) => {
+          const side = sides[kind];
+          if (!side) throw new Error(`the ${kind} side did not start (see the before hook)`);
+          const ctx = new Ctx(side);
+          try {
+            await sc.run(ctx);
+          } catch (err) {
+            ctx.note("scenario aborted", (err as Error).stack?.split("\n").slice(0, 3).join(" ") ?? String(err));
+          }
+          if (sc.cleanup) await deleteLeftovers(side);
+          obs[kind] = ctx.rec.obs;
+        }),
+      );
       const d = obs.double ?? [];
       const r = obs.real ?? [];
       report.push({ scenario: sc.name, double: d, real: r });

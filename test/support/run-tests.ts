@@ -1,11 +1,12 @@
 /**
- * `npm test`: the whole suite as two mocha processes side by side, since most
- * of the time of each is spent waiting on other processes (PostgreSQL, Kafka
- * Connect, Debezium, the Pulumi CLI) rather than on the CPU:
- *   - the suites run by the real Pulumi CLI (tagged @engine), and
- *   - everything else.
- * The second streams its output; the first's is printed when it ends. The
- * exit code is non-zero if either failed. `TEST_SERIAL=1` runs them one after
+ * `npm test`: the whole suite as three mocha processes side by side, since
+ * most of the time of each is spent waiting on other processes (PostgreSQL,
+ * Kafka Connect, Debezium, the Pulumi CLI) rather than on the CPU:
+ *   - the suites run by the real Pulumi CLI (tagged @engine),
+ *   - the other suites on the real Kafka + Connect + Debezium stack (@real),
+ *   - everything else (PostgreSQL and the Connect double).
+ * The last streams its output; the others' is printed when they end. The
+ * exit code is non-zero if any failed. `TEST_SERIAL=1` runs them one after
  * the other. Arguments (`npm test -- <files or mocha options>`) run one plain
  * mocha process with them instead.
  */
@@ -27,21 +28,31 @@ function mocha(args: string[], stream: boolean): Promise<{ code: number; output:
   });
 }
 
+/** The three groups, as mocha --grep arguments over every test file. */
+const GROUPS: Array<{ name: string; args: string[] }> = [
+  { name: "the suites run by the real Pulumi CLI (@engine)", args: ["--grep", "@engine", ALL] },
+  { name: "the other suites on the real Kafka + Connect + Debezium stack (@real)", args: ["--grep", "^(?!.*@engine).*@real", ALL] },
+  { name: "PostgreSQL and Connect double suites", args: ["--grep", "@engine|@real", "--invert", ALL] },
+];
+
 async function main(): Promise<number> {
   const extra = process.argv.slice(2);
   if (extra.length) return (await mocha(extra, true)).code;
-  const engineArgs = ["--grep", "@engine", ALL];
-  const restArgs = ["--grep", "@engine", "--invert", ALL];
+  const streamed = GROUPS[GROUPS.length - 1];
+  const buffered = GROUPS.slice(0, -1);
   if (process.env.TEST_SERIAL === "1") {
-    const rest = await mocha(restArgs, true);
-    const engine = await mocha(engineArgs, true);
-    return Math.max(rest.code, engine.code);
+    let code = 0;
+    for (const g of [streamed, ...buffered]) code = Math.max(code, (await mocha(g.args, true)).code);
+    return code;
   }
-  const enginePromise = mocha(engineArgs, false);
-  const rest = await mocha(restArgs, true);
-  const engine = await enginePromise;
-  process.stdout.write(`\n== the suites run by the real Pulumi CLI (@engine), in parallel with the above: ${engine.seconds.toFixed(0)} s\n${engine.output}`);
-  return Math.max(rest.code, engine.code);
+  const pending = buffered.map((g) => mocha(g.args, false).then((r) => ({ ...r, name: g.name })));
+  const rest = await mocha(streamed.args, true);
+  let code = rest.code;
+  for (const r of await Promise.all(pending)) {
+    process.stdout.write(`\n== ${r.name}, in parallel with the above: ${r.seconds.toFixed(0)} s\n${r.output}`);
+    code = Math.max(code, r.code);
+  }
+  return code;
 }
 
 main().then(
