@@ -6,8 +6,8 @@
  * out", connection resets) within a deadline, adoption of a create whose
  * answer was lost, and errors that never carry a secret.
  *
- * Knows nothing of Pulumi. Behaviour follows FACTS.md section 1 and the
- * recordings in connect-transcripts/.
+ * Knows nothing of Pulumi. Behaviour follows docs/connect-and-debezium.md and the
+ * recordings in test/fixtures/connect-transcripts/.
  */
 import { configDifferences, stringifyConfig } from "./config-compare";
 import { Agent, request, type Dispatcher } from "undici";

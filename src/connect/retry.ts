@@ -1,6 +1,6 @@
 /**
  * Capped, jittered exponential backoff and the rules for which Kafka Connect
- * failures are worth retrying (FACTS.md 1.0 and 4).
+ * failures are worth retrying (docs/connect-and-debezium.md, "Errors and retries").
  */
 
 /** Backoff settings. */

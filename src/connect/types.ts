@@ -2,7 +2,7 @@
  * Entity shapes of the Kafka Connect REST API (Connect 2.x - 4.x), as the
  * server serialises them. Field names are Connect's own (snake_case). Clients
  * must tolerate unknown fields: Kafka 4.1 adds `version` to status objects.
- * See FACTS.md section 1.1.
+ * See docs/connect-and-debezium.md.
  */
 
 /** Connector and task states (AbstractStatus.State). DESTROYED is never shown to users. */

@@ -1,6 +1,6 @@
 /**
  * Waiting for a connector to reach RUNNING, PAUSED or STOPPED by polling its
- * status with a capped backoff (FACTS.md 1.3 and the recorded sequences):
+ * status with a capped backoff (docs/connect-and-debezium.md, "Create, status and lifecycle"):
  * - 404 "No status found" (distributed mode, right after a create),
  *   UNASSIGNED and RESTARTING are transient;
  * - `tasks: []` for ~100-400 ms after a create, resume or config change is

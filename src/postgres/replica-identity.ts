@@ -3,7 +3,7 @@
  * ALTER TABLE. With REPLICA IDENTITY FULL, PostgreSQL writes the whole old row
  * to WAL on UPDATE and DELETE, so Debezium's change events carry a `before`
  * image; tables without a primary key need some replica identity or their
- * UPDATE/DELETE fail once they are in a publication (FACTS.md 2.4, 3.1).
+ * UPDATE/DELETE fail once they are in a publication (docs/connect-and-debezium.md).
  *
  * Every function sends a constant number of statements, whatever the number
  * of tables. Knows nothing of Pulumi.

@@ -9,7 +9,7 @@ const stubs = new Map<string, dynamic.ResourceProvider>();
  * It captures nothing but the implementation's file name: every method
  * requires the installed library by package path when it runs, so state holds
  * a stub of about a kilobyte and `delete`/`refresh` run the installed version
- * of the library. See ARCHITECTURE.md, "Dynamic providers: the rules that bite".
+ * of the library. See docs/dynamic-providers.md.
  *
  * The same object is returned for the same file: `dynamic.Resource` caches the
  * serialized text per provider object, and serializing (closure inspection)

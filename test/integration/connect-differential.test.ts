@@ -9,7 +9,7 @@
  * slot activity (pg_replication_slots active, held by a Debezium backend).
  *
  * Scenarios: the recorded transcripts that make sense against a distributed
- * cluster (connect-transcripts/*.json, replayed on both targets with the
+ * cluster (test/fixtures/connect-transcripts/*.json, replayed on both targets with the
  * recorded names on one dedicated PostgreSQL server per target, Debezium's
  * waits shortened in every config sent) and the suite's own flows.
  *

@@ -1,5 +1,5 @@
 /**
- * Replays every recorded Kafka Connect session (connect-transcripts/*.json,
+ * Replays every recorded Kafka Connect session (test/fixtures/connect-transcripts/*.json,
  * Kafka Connect 3.7.1 standalone + Debezium 2.6.2) against the Connect double:
  * the same requests in order, compared with the recorded status codes, headers
  * and bodies, and status polls compared state by state (with each state's

@@ -222,7 +222,7 @@ describe(`Secrets audit on PostgreSQL ${major} @pg`, function () {
       for (const [k, v] of Object.entries(err as Props)) {
         if (k === "properties" && v && typeof v === "object") {
           // A partial create (ErrorResourceInitFailed): these outputs go to the engine, which marks secret every key
-          // whose input was secret (PULUMI-FACTS §2.3); they are checked key by key below.
+          // whose input was secret (docs/dynamic-providers.md, "Secrets"); they are checked key by key below.
           for (const [pk, pv] of Object.entries(v as Props)) partialProperties.push({ key: pk, value: pv });
           continue;
         }

@@ -5,8 +5,8 @@
  * Pulumi's dynamic provider host does (require-from-string, `.handler()`),
  * with a state store kept between runs.
  *
- * Engine behaviours mirrored (pkg/resource/deploy in pulumi/pulumi and
- * PULUMI-FACTS.md):
+ * Engine behaviours mirrored (pkg/resource/deploy in pulumi/pulumi, and
+ * docs/dynamic-providers.md):
  * - check(olds = previous inputs, news) before anything; failures stop the resource.
  * - no previous state: create (not during preview: the Node host never sets
  *   supportsPreview, so preview runs check and diff only).

@@ -1,7 +1,7 @@
 /**
  * Config of the Debezium PostgreSQL plugin of the Connect test double:
  * the recorded definitions (debezium-definitions.json, extracted from the
- * real validate response in connect-transcripts/03-validate.json), field
+ * real validate response in test/fixtures/connect-transcripts/03-validate.json), field
  * validation in Debezium 2.6's wording, table filters, and the driver
  * connection settings derived from the `database.*` keys.
  */

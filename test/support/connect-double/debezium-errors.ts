@@ -2,7 +2,7 @@
  * Java-like exceptions for the Debezium PostgreSQL plugin of the Connect test
  * double: PostgreSQL driver errors rendered in the JDBC driver's (pgjdbc)
  * wording, and stack-trace texts shaped like the ones recorded from Debezium
- * 2.6.2 on Kafka Connect 3.7.1 (connect-transcripts 09, 10, 12).
+ * 2.6.2 on Kafka Connect 3.7.1 (test/fixtures/connect-transcripts 09, 10, 12).
  */
 
 /** A Java throwable: class, message, frames and an optional cause. */

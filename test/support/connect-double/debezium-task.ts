@@ -1,8 +1,8 @@
 /**
  * The task of the Debezium PostgreSQL plugin of the Connect test double.
  *
- * It follows Debezium 2.6.2 as recorded (FACTS.md §2.4, the "Observed with the
- * real connector" box, and connect-transcripts 09, 10, 12):
+ * It follows Debezium as recorded (docs/connect-and-debezium.md, "RUNNING does
+ * not mean streaming", and test/fixtures/connect-transcripts 09, 10, 12):
  * - start-up (PostgresConnectorTask.start): connect and read the database
  *   encoding, check/create the publication, create the slot when missing.
  *   Failures here put the task in FAILED at once.

@@ -1,6 +1,6 @@
 /**
- * Replays recorded Kafka Connect sessions (../shared/design/connect-transcripts,
- * the design folder beside the checkout) against a Connect double and compares
+ * Replays recorded Kafka Connect sessions (test/fixtures/connect-transcripts,
+ * recorded from a real Connect 3.7.1 with Debezium 2.6.2) against a Connect double and compares
  * every answer with the recorded one: status codes, Content-Type presence,
  * Location paths, error messages exactly (except where they embed run-specific
  * text), bodies exactly or by shape where the double cannot know the value
@@ -70,12 +70,12 @@ export interface Transcript {
 }
 
 /**
- * The transcript folder: $CONNECT_TRANSCRIPTS, or the design folder in
- * ../shared beside the checkout (where CI puts it), the ground truth.
+ * The transcript folder: $CONNECT_TRANSCRIPTS, or the recordings kept with
+ * the tests (test/fixtures/connect-transcripts, see its README).
  */
 export function transcriptDir(): string {
   const repoRoot = path.resolve(__dirname, "../../../..");
-  const candidates = [process.env.CONNECT_TRANSCRIPTS, path.resolve(repoRoot, "../shared/design/connect-transcripts")].filter((c): c is string => !!c);
+  const candidates = [process.env.CONNECT_TRANSCRIPTS, path.resolve(repoRoot, "test/fixtures/connect-transcripts")].filter((c): c is string => !!c);
   const found = candidates.find((c) => fs.existsSync(path.join(c, "01-root.json")));
   if (!found) throw new Error(`connect transcripts not found in ${candidates.join(", ")}`);
   return found;

@@ -1,7 +1,7 @@
 /**
  * A Kafka Connect REST test double (node:http / node:https): by default Kafka
  * Connect 3.7.1 standalone + Debezium 2.6 as recorded in
- * /work/shared/design/connect-transcripts/, and with `mode: "distributed"`,
+ * test/fixtures/connect-transcripts/, and with `mode: "distributed"`,
  * `version: "4.3.0"` and the Debezium plugin's `version: "3.6.1.Final"` the
  * stack users run today, as measured on the real one. What it reproduces,
  * what it does not, and how it is checked against the recordings and the real
