@@ -9,6 +9,9 @@
  *  - examples/managed-status with its `npm run status` script (which reads the
  *    stack through the Automation API, i.e. the CLI);
  *  - examples/building-blocks (the five resources composed by hand);
+ *  - examples/neon-confluent previewed against stand-ins (the embedded server
+ *    as Neon through a secret connection string, the real Connect under
+ *    Confluent Cloud's path prefix): the checks run, nothing is written;
  *  - the repository's own Pulumi.yaml, run at the repository root where the
  *    library is the package itself, not a dependency in node_modules.
  * Every step's CLI output and `pulumi stack export` are scanned for the passwords.
@@ -198,6 +201,34 @@ export const host = server.host;
     const filter = await pg.query<{ rowfilter: string | null }>("SELECT rowfilter FROM pg_publication_tables WHERE pubname = 'shop_orders' AND tablename = 'orders'", [], "inventory");
     assert.match(filter[0]?.rowfilter ?? "", /draft/);
     await destroyAndAudit(p, "building-blocks");
+  });
+
+  it("examples/neon-confluent: preview against stand-ins (embedded PostgreSQL as Neon through its connection string, Connect under Confluent's path prefix) runs the checks on the database and lists the creates; nothing is written", async () => {
+    // Neon and Confluent Cloud cannot run here; their parts that preview exercises can: the secret connection
+    // string (parsed, connected to, preflight run on it) and the Connect URL under Confluent Cloud's path prefix.
+    const p = await cliProject("neon-confluent", { transpileOnly: true });
+    projects.push(p);
+    const url = `postgres://postgres:${encodeURIComponent(pg.superPassword)}@127.0.0.1:${pg.port}/inventory?sslmode=disable`;
+    await p.config("neonConnectionString", url, true);
+    await p.config("confluentApiUrl", stack.connectUrl);
+    await p.config("confluentEnvironmentId", "env-standin");
+    await p.config("confluentClusterId", "lkc-standin");
+    await p.config("confluentCloudApiKey", "STANDINKEY");
+    await p.config("confluentCloudApiSecret", WRONG_PASSWORD, true);
+    await p.config("kafkaApiKey", "STANDINKAFKAKEY");
+    await p.config("kafkaApiSecret", DBZ_PASSWORD, true);
+    await p.config("tables", JSON.stringify(["public.customers"]));
+    const r = await p.pulumi(["preview", "--skip-plugin-pre-install"]);
+    const out = r.stdout + r.stderr;
+    for (const name of ["neon-users-publication", "neon-users-slot", "neon-users-connector"]) assert.match(r.stdout, new RegExp(`\\+\\s+\\S+\\s+${name}\\s+create`), r.stdout);
+    // The gate ran on the stand-in database (its warnings are printed) instead of being skipped.
+    assert.match(out, /CdcPipeline "neon-users": warning: /, out);
+    assert.doesNotMatch(out, /checks skipped in preview/, out);
+    assert.deepEqual(await connectors(), []);
+    assert.deepEqual(await slots(), []);
+    assert.deepEqual(await publications(), []);
+    assertNoPlainSecrets("neon-confluent preview", p.history);
+    assert.ok(!p.history.some((h) => h.stdout.includes(url) || h.stderr.includes(url)), "the connection string is not printed");
   });
 
   it("the repository's own Pulumi.yaml: preview, up and destroy at the repository root, the library resolved as the package itself", async () => {
