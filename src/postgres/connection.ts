@@ -152,6 +152,15 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/**
+ * Whether an error says the database itself no longer exists (SQLSTATE 3D000
+ * on connect): then so is everything in it (tables, publications, logical
+ * slots, since PostgreSQL refuses to drop a database that has any).
+ */
+export function isDatabaseGone(err: unknown): boolean {
+  return sqlState(err) === "3D000";
+}
+
 function pgDetails(err: unknown): string {
   const e = err as { code?: string; detail?: string; hint?: string };
   const parts: string[] = [];

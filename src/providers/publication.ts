@@ -3,7 +3,7 @@
  * Pulumi never serializes this module: the stub in stub.ts requires it by path.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { sqlState, withSession } from "../postgres/connection";
+import { isDatabaseGone, withSession } from "../postgres/connection";
 import {
   createPublication,
   dropPublication,
@@ -158,10 +158,6 @@ export function diffPublication(olds: Record<string, unknown>, news: Record<stri
   return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
 }
 
-/** Whether an error says the database itself is gone (then so is everything in it). */
-function databaseGone(err: unknown): boolean {
-  return sqlState(err) === "3D000";
-}
 
 export const provider = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
@@ -188,7 +184,7 @@ export const provider = {
     try {
       live = await withSession(conn, w, (s) => readPublication(s, olds.name));
     } catch (err) {
-      if (databaseGone(err)) return {};
+      if (isDatabaseGone(err)) return {};
       throw err;
     }
     if (!live) return {};
@@ -221,7 +217,7 @@ export const provider = {
     try {
       await withSession(conn, w, (s) => dropPublication(s, olds.name));
     } catch (err) {
-      if (databaseGone(err)) return;
+      if (isDatabaseGone(err)) return;
       throw err;
     }
   },

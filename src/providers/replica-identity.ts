@@ -5,7 +5,7 @@
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { randomBytes } from "node:crypto";
-import { withSession, type Session } from "../postgres/connection";
+import { isDatabaseGone, withSession, type Session } from "../postgres/connection";
 import {
   applyReplicaIdentities,
   readReplicaIdentities,
@@ -151,14 +151,11 @@ async function restore(olds: ReplicaIdentityOutputs, tables: readonly string[]):
       await applyReplicaIdentities(s, restoreChanges(tables, previous, state), olds.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, what);
     });
   } catch (err) {
-    if (isGoneDatabase(err)) return; // the database is gone, and its tables with it
+    if (isDatabaseGone(err)) return; // the database is gone, and its tables with it
     throw err;
   }
 }
 
-function isGoneDatabase(err: unknown): boolean {
-  return (err as { code?: unknown })?.code === "3D000";
-}
 
 export const provider = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
@@ -226,7 +223,7 @@ export const provider = {
     try {
       identities = await withSession(conn, labelOf(conn), async (s) => liveIdentities(await readReplicaIdentities(s, olds.tables ?? [])));
     } catch (err) {
-      if (isGoneDatabase(err)) return {};
+      if (isDatabaseGone(err)) return {};
       throw err;
     }
     const outs = plainJson({ ...withoutProvider(olds as unknown as Record<string, unknown>), identities: sortedRecord(identities) });

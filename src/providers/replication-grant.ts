@@ -5,7 +5,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { CdcError, messageOf } from "../errors";
 import { applyGrants, expectedPrivileges, readGrants, type Grant, type GrantRecord, type GrantRequest, type GrantState } from "../postgres/grants";
-import { sqlState } from "../postgres/connection";
+import { isDatabaseGone } from "../postgres/connection";
 import { containsUnknown, type PostgresConnectionInput } from "../validation/common";
 import { replicationGrantSchema, type ReplicationGrantInputs } from "../validation/replication-grant";
 import { checkWith, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
@@ -74,9 +74,6 @@ function databaseOf(props: Record<string, unknown>): string | undefined {
   }
 }
 
-function isGone(err: unknown): boolean {
-  return sqlState(err) === "3D000"; // the database no longer exists
-}
 
 export const provider = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
@@ -138,7 +135,7 @@ export const provider = {
     try {
       st = await readGrants(conn, label, requestOf(inputs), recordOf(o));
     } catch (err) {
-      if (isGone(err)) return {};
+      if (isDatabaseGone(err)) return {};
       throw err;
     }
     if (!st) return {};
@@ -162,7 +159,7 @@ export const provider = {
     try {
       await applyGrants(conn, label, o.role, null, recordOf(o));
     } catch (err) {
-      if (isGone(err)) return;
+      if (isDatabaseGone(err)) return;
       throw err;
     }
   },

@@ -4,7 +4,7 @@
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { CdcError } from "../errors";
-import { sqlState, withSession } from "../postgres/connection";
+import { isDatabaseGone, withSession } from "../postgres/connection";
 import { createSlot, dropSlot, readSlot, type LiveSlot, type SlotSpec } from "../postgres/slots";
 import { containsUnknown, UNKNOWN, type PostgresConnectionInput } from "../validation/common";
 import {
@@ -132,7 +132,7 @@ export const provider = {
       live = await withSession(conn, w, (s) => readSlot(s, olds.name));
     } catch (err) {
       // PostgreSQL refuses to drop a database that has logical slots, so a missing database means a missing slot.
-      if (sqlState(err) !== "3D000") throw err;
+      if (!isDatabaseGone(err)) throw err;
       live = undefined;
     }
     if (!live) return {};
@@ -172,7 +172,7 @@ export const provider = {
     try {
       await withSession(conn, w, (s) => dropSlot(s, olds.name, { onActive: settings.onDeleteWhileActive, timeoutSeconds: settings.deleteTimeoutSeconds }, w));
     } catch (err) {
-      if (sqlState(err) === "3D000") return; // the database is gone, and its logical slots with it
+      if (isDatabaseGone(err)) return; // the database is gone, and its logical slots with it
       throw err;
     }
   },

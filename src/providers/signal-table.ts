@@ -3,7 +3,7 @@
  * (src/postgres/signals.ts). Thin: validate, call, return plain JSON.
  */
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { withSession } from "../postgres/connection";
+import { isDatabaseGone, withSession } from "../postgres/connection";
 import { dropSignalTable, ensureSignalTable, readSignalTable, type SignalTableRecord } from "../postgres/signals";
 import { containsUnknown } from "../validation/common";
 import { signalTableSchema, type SignalTableInputs } from "../validation/signal-table";
@@ -99,7 +99,7 @@ export const provider = {
     try {
       await withSession(conn, what(props.table), (s) => dropSignalTable(s, { table: props.table, role: props.role }, props));
     } catch (err) {
-      if ((err as { code?: unknown })?.code === "3D000") return; // the database is gone, and the table with it
+      if (isDatabaseGone(err)) return; // the database is gone, and the table with it
       throw err;
     }
   },
