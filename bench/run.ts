@@ -37,6 +37,11 @@
  * streaming, so it would time out; composing the resources by hand without
  * `streaming` would no longer measure CdcPipeline.
  *
+ * 7. The real Pulumi CLI on the real Kafka Connect + Debezium stack
+ *    (bench/real-engine.ts): the CLI's fixed cost, one pipeline against 20 in
+ *    one stack, no-change preview and up, state size, the provider host's
+ *    memory. BENCH_REAL=off leaves it out.
+ *
  * Also printed: PostgreSQL connections the create opened
  * (postgresStats.connections delta; the floor opens 1) and what one session
  * of the library costs alone, which together explain most of the fixed part
@@ -61,6 +66,7 @@ import { startConnectDouble, type ConnectDouble } from "../test/support/connect-
 import { debeziumPostgresPlugin } from "../test/support/connect-double/debezium-postgres";
 import type { ConnectorPlugin } from "../test/support/connect-double/plugin";
 import { ALL_MAJORS, startPostgres, uniqueName, type PgServer } from "../test/support/postgres";
+import { benchRealEngine } from "./real-engine";
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -464,6 +470,13 @@ async function main(): Promise<void> {
   } finally {
     await double?.close().catch(() => undefined);
     await pg?.destroy().catch(() => undefined);
+  }
+
+  // 7. the real engine on the real stack (bench/real-engine.ts)
+  if (process.env.BENCH_REAL !== "off") {
+    const real = await quiet(() => benchRealEngine(major, (l) => process.stderr.write(`${l}\n`)));
+    rows.push(...real.rows);
+    json.realEngine = real.json;
   }
 
   const mocksMs = median(mockTimes);
