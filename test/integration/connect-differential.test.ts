@@ -115,7 +115,7 @@ export function rowDocuments(row: TableRow, d: Difference): boolean {
 }
 
 /**
- * The one timing tolerance of the comparison (see the README): a status poll
+ * The first timing tolerance of the comparison (see the README): a status poll
  * starts right after a write, and the real cluster may already be past the
  * state the double always shows first (the 404 "No status found" window after
  * a create, the old state before a pause, resume or restart takes effect: from
@@ -133,6 +133,29 @@ function missedFirstState(double: string, real: string): boolean {
     return states.length >= 2 && states.slice(1).join(" -> ") === rv;
   };
   return component(d[1], r[1]) && component(d[2], r[2]);
+}
+
+/**
+ * The second timing tolerance: UNASSIGNED in the middle of a status sequence.
+ * A worker writes UNASSIGNED for a connector or task it shuts down (a restart,
+ * a config update, a rebalance) and the new instance overwrites it within tens
+ * of ms, so a poll sees it only sometimes, on either side. Two sequences that
+ * are equal once such interior UNASSIGNED states are left out (the first and
+ * the last state are kept), with the first-state tolerance above, are equal.
+ */
+function equalBarTransientUnassigned(double: string, real: string): boolean {
+  const parse = (v: string) => /^connector: (.*) \| tasks: (.*?)( \(cap reached\))?$/.exec(v);
+  const strip = (seq: string) => {
+    const states = seq.split(" -> ");
+    const kept = states.filter((st, i) => i === 0 || i === states.length - 1 || !/UNASSIGNED/.test(st));
+    return kept.filter((st, i) => i === 0 || st !== kept[i - 1]).join(" -> ");
+  };
+  const d = parse(double);
+  const r = parse(real);
+  if (!d || !r || d[3] !== r[3]) return false;
+  const ds = `connector: ${strip(d[1])} | tasks: ${strip(d[2])}${d[3] ?? ""}`;
+  const rs = `connector: ${strip(r[1])} | tasks: ${strip(r[2])}${r[3] ?? ""}`;
+  return ds === rs || missedFirstState(ds, rs);
 }
 
 function keyMatches(pattern: string, key: string): boolean {
@@ -1325,7 +1348,7 @@ describe("Connect double vs the real stack (differential) @pg @real", function (
     for (const f of fixed) if (![...equalSteps].some((k) => keyMatches(f.key, k))) console.log(`        "Fixed in the double" row without an observation in this run: ${f.key}`);
     console.log(
       `      differential: ${compared} observations compared, ${all.length} difference(s) found: ${documented.length} documented in the README, ${undocumented.length} neither equal nor documented; ` +
-        `${fixed.length} difference(s) fixed in the double (README "Fixed in the double"), ${verified} of them confirmed (no difference) in this run; ${tolerated} status poll(s) started when the real cluster was already past the first state; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${fixed.length} difference(s) fixed in the double (README "Fixed in the double"), ${verified} of them confirmed (no difference) in this run; ${tolerated} status poll(s) equal but for timing (the real cluster already past the first state, or a transient UNASSIGNED on one side); ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     for (const d of documented) console.log(`        documented: ${d.scenario} / ${d.step}`);
     const rows = readmeTable("Documented differences");
@@ -1371,7 +1394,7 @@ describe("Connect double vs the real stack (differential) @pg @real", function (
           equalSteps.add(`${sc.name} / ${step}`);
           continue;
         }
-        if (/status|poll|waiting for/.test(step) && missedFirstState(dv, rv)) {
+        if (/status|poll|waiting for/.test(step) && (missedFirstState(dv, rv) || equalBarTransientUnassigned(dv, rv))) {
           tolerated++;
           equalSteps.add(`${sc.name} / ${step}`);
           continue;

@@ -96,6 +96,8 @@ interface ReplayContext {
   onNote?(text: string, data: unknown): Promise<void>;
   /** Milliseconds to wait before an http step with this label (the recording waited there, e.g. for an offset flush). */
   waitBefore?: Record<string, number>;
+  /** Called before an HTTP step is sent (e.g. to wait until the double has done what the recording shows had happened by then). */
+  beforeHttp?(step: HttpStep): Promise<void>;
   /** How long the last state of a status poll must hold, ms (default POLL.holdMs). */
   holdMs?(step: StatusPollStep): number;
   /** Cap of a status poll, ms. */
@@ -127,6 +129,7 @@ async function replaySteps(steps: Step[], ctx: ReplayContext): Promise<string[]>
       if (poll) await poll.ready;
       const wait = step.label ? ctx.waitBefore?.[step.label] : undefined;
       if (wait) await new Promise((r) => setTimeout(r, wait));
+      await ctx.beforeHttp?.(step);
       const answer = await send(ctx.double.url, step, ctx.rewrites);
       compareHttp(step, answer, { fullTraces: ctx.fullTraces });
       log.push(`${step.request.method} ${step.request.path} -> ${answer.status ?? answer.error}`);
@@ -362,6 +365,15 @@ describe("Kafka Connect transcripts needing PostgreSQL, replayed against the Con
           },
           sql: runSql,
           slot: slotRow,
+          async beforeHttp(step) {
+            // Session 12 deletes the contender once its retries have started a second round (as recorded). The double's
+            // retry pauses are scaled down, but each attempt costs real work, so on a loaded machine the scaled poll can
+            // end before that round begins: wait for it (bounded), as the recorder did.
+            if (t.scenario !== "12-active-slot-conflict" || step.label !== "DELETE B") return;
+            const deadline = Date.now() + 30000;
+            const rounds = () => d.workerLog.slice(logFrom).filter((l) => /attempt number 1 over 6/.test(l)).length;
+            while (rounds() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          },
           async onNote(text, data) {
             if (/^Worker log excerpt/.test(text) && Array.isArray(data)) {
               const r = compareWorkerLog(data as string[], d.workerLog.slice(logFrom), { pids, scale: SCALE });
