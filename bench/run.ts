@@ -37,6 +37,10 @@
  * streaming, so it would time out; composing the resources by hand without
  * `streaming` would no longer measure CdcPipeline.
  *
+ * 8. The 10-table create again, ours and the floor, with a latency proxy
+ *    adding BENCH_LATENCY_MS (default 10) each way in front of PostgreSQL and
+ *    Connect: wall time, ratio, and round trips counted by the proxies (the
+ *    connector's own task reaches PostgreSQL directly in both).
  * 7. The real Pulumi CLI on the real Kafka Connect + Debezium stack
  *    (bench/real-engine.ts): the CLI's fixed cost, one pipeline against 20 in
  *    one stack, no-change preview and up, state size, the provider host's
@@ -67,6 +71,7 @@ import { debeziumPostgresPlugin } from "../test/support/connect-double/debezium-
 import type { ConnectorPlugin } from "../test/support/connect-double/plugin";
 import { ALL_MAJORS, startPostgres, uniqueName, type PgServer } from "../test/support/postgres";
 import { benchRealEngine } from "./real-engine";
+import { startLatencyProxy } from "./latency-proxy";
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -80,7 +85,10 @@ const TARGETS = {
   ratio: 1.3,
   runningToReturnMs: 250,
   mocksMs: 3000,
+  latencyRatio: 1.5,
 };
+/** Latency added in each direction in front of PostgreSQL and Connect (BENCH_LATENCY_MS, default 10: a 20 ms round trip). */
+const LATENCY_ONE_WAY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 
 const now = () => performance.now();
 const median = (xs: number[]): number => {
@@ -168,13 +176,22 @@ interface OursRun {
   providerBytes: Record<string, number>;
 }
 
-async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoChange: boolean): Promise<OursRun> {
+/** Where the library and the floor reach PostgreSQL and Connect: directly, or through latency proxies. */
+interface Via {
+  pgPort: number;
+  connectUrl: string;
+  /** Called the moment the create is done (before clean-up), to read the proxies' counters. */
+  created?: () => void;
+}
+
+async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoChange: boolean, via?: Via): Promise<OursRun> {
   const role = await newRole(pg);
   const name = uniqueName(`cdc${f.size}`).replace(/_/g, "-");
   const args: CdcPipelineArgs = {
-    source: pg.connection(f.db),
-    connectorSource: { user: role, password: ROLE_PASSWORD },
-    connect: { url: double.url },
+    source: { ...pg.connection(f.db), port: via?.pgPort ?? pg.port },
+    // The connector's task reaches PostgreSQL directly (as the floor's does): only the library's own traffic pays the latency.
+    connectorSource: { host: pg.host, port: pg.port, user: role, password: ROLE_PASSWORD },
+    connect: { url: via?.connectUrl ?? double.url },
     tables: f.tables,
     snapshotMode: "no_data",
     readyTimeoutSeconds: 60,
@@ -191,6 +208,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
     const t0 = now();
     const up = await quiet(() => engine.up(program));
     const t1 = now();
+    via?.created?.();
     const statements = postgresStats.statements - s0;
     const connections = postgresStats.connections - c0;
     const requests = connectStats.requests - r0;
@@ -232,7 +250,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
 
 // ---- the floor: minimal SQL and REST calls, issued directly ----
 
-async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture): Promise<number> {
+async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture, via?: Via): Promise<number> {
   const role = await newRole(pg);
   const name = uniqueName(`floor${f.size}`).replace(/_/g, "-");
   const base = name.replace(/-/g, "_");
@@ -248,8 +266,8 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture): Promis
     snapshotMode: "no_data",
   });
   const { Client } = require("pg") as typeof import("pg");
-  const conn = pg.connection(f.db);
-  const url = `${double.url}/connectors/${encodeURIComponent(name)}`;
+  const conn = { ...pg.connection(f.db), port: via?.pgPort ?? pg.port };
+  const url = `${via?.connectUrl ?? double.url}/connectors/${encodeURIComponent(name)}`;
   let ms = 0;
   try {
     const t0 = now();
@@ -276,6 +294,7 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture): Promis
       await sleep(FLOOR_POLL_MS);
     }
     ms = now() - t0;
+    via?.created?.();
   } finally {
     await fetch(url, { method: "DELETE" }).then((r) => r.text()).catch(() => undefined);
     for (let i = 0; i < 100; i++) {
@@ -460,6 +479,64 @@ async function main(): Promise<void> {
       }
       pipelines[String(size)] = entry;
     }
+    // 8. the same create with network latency in front of PostgreSQL and Connect (bench/latency-proxy.ts)
+    {
+      const oneWay = LATENCY_ONE_WAY_MS;
+      const pgProxy = await startLatencyProxy(pg.port, oneWay);
+      const connectProxy = await startLatencyProxy(Number(new URL(double.url).port), oneWay);
+      const f = fixtures[0];
+      const runs = { ours: [] as number[], floor: [] as number[], oursPg: [] as number[], floorPg: [] as number[], oursHttp: [] as number[], floorHttp: [] as number[] };
+      let at = { pg: 0, http: 0 };
+      const via: Via = {
+        pgPort: pgProxy.port,
+        connectUrl: `http://127.0.0.1:${connectProxy.port}`,
+        created: () => (at = { pg: pgProxy.counts().roundTrips, http: connectProxy.counts().roundTrips }),
+      };
+      const measure = async (side: "ours" | "floor") => {
+        pgProxy.reset();
+        connectProxy.reset();
+        const ms = side === "ours" ? (await runOurs(pg as PgServer, double as ConnectDouble, f, false, via)).ms : await runFloor(pg as PgServer, double as ConnectDouble, f, via);
+        runs[side].push(ms);
+        (side === "ours" ? runs.oursPg : runs.floorPg).push(at.pg);
+        (side === "ours" ? runs.oursHttp : runs.floorHttp).push(at.http);
+      };
+      try {
+        for (let r = 0; r < REPS; r++) {
+          process.stderr.write(`bench: ${f.size} tables with ${2 * oneWay} ms round-trip time, run ${r + 1}/${REPS}\n`);
+          if (r % 2 === 0) {
+            await measure("ours");
+            await measure("floor");
+          } else {
+            await measure("floor");
+            await measure("ours");
+          }
+        }
+      } finally {
+        await pgProxy.close();
+        await connectProxy.close();
+      }
+      const ms = median(runs.ours);
+      const floorMs = median(runs.floor);
+      const ratio = ms / floorMs;
+      const rtt = `${2 * oneWay} ms RTT`;
+      rows.push({ what: `Pipeline create, ${f.size} tables, ${rtt}: wall time (floor)`, value: `${fmtMs(ms)} (${fmtMs(floorMs)})`, target: "-" });
+      rows.push({
+        what: `Round trips per create, ${rtt}: PostgreSQL + Connect (floor)`,
+        value: `${median(runs.oursPg)} + ${median(runs.oursHttp)} (${median(runs.floorPg)} + ${median(runs.floorHttp)})`,
+        target: "-",
+      });
+      rows.push({ what: `Pipeline / floor, ${f.size} tables, ${rtt}`, value: ratio.toFixed(2), target: `<= ${TARGETS.latencyRatio}`, ok: ratio <= TARGETS.latencyRatio });
+      json.latency = {
+        roundTripMs: 2 * oneWay,
+        tables: f.size,
+        createMs: Math.round(ms),
+        floorMs: Math.round(floorMs),
+        ratio: Number(ratio.toFixed(3)),
+        roundTrips: { postgres: median(runs.oursPg), connect: median(runs.oursHttp) },
+        floorRoundTrips: { postgres: median(runs.floorPg), connect: median(runs.floorHttp) },
+      };
+    }
+
     const stmts = perSize.map((p) => median(p.ours.map((o) => o.statements)));
     const constant = Math.max(...stmts) - Math.min(...stmts) <= 2;
     rows.push({ what: `SQL statements across ${SIZES.join(" / ")} tables`, value: stmts.join(" / "), target: "no growth with tables", ok: constant });
