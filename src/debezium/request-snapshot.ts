@@ -3,6 +3,7 @@
  * signal table, and waiting until its offsets show it has read the signal.
  * Talks to PostgreSQL and Kafka Connect; knows nothing of Pulumi.
  */
+import { pollUntil } from "../poll";
 import { randomBytes } from "node:crypto";
 import type { ConnectClient } from "../connect/client";
 import { withSession } from "../postgres/connection";
@@ -46,16 +47,17 @@ export async function requestIncrementalSnapshot(client: ConnectClient, r: Snaps
   const sent = await withSession(r.connection, r.what, (s) => sendSignal(s, r.signalTable, { id: signalId, type: "execute-snapshot", data: snapshotSignalData(r.tables) }));
   r.onProgress?.(`${r.what}: incremental snapshot of ${r.tables.join(", ")} requested (signal "${signalId}" in ${r.signalTable})`);
   const lsn = lsnToNumber(sent.lsn);
-  const deadline = Date.now() + r.waitMs;
-  let delay = 100;
   let progress: SignalProgress = "pending";
-  while (r.waitMs > 0) {
-    const offsets = await client.getOffsets(r.connectorName);
-    progress = signalProgress(offsets.offsets.filter((o): o is { partition: Record<string, unknown>; offset: Record<string, unknown> } => o.offset !== null), signalId, lsn);
-    if (progress !== "pending") break;
-    if (Date.now() >= deadline) break;
-    await new Promise((res) => setTimeout(res, delay));
-    delay = Math.min(delay * 1.6, 2000);
+  if (r.waitMs > 0) {
+    const confirmed = await pollUntil(
+      async () => {
+        const offsets = await client.getOffsets(r.connectorName);
+        const p = signalProgress(offsets.offsets.filter((o): o is { partition: Record<string, unknown>; offset: Record<string, unknown> } => o.offset !== null), signalId, lsn);
+        return p === "pending" ? undefined : p;
+      },
+      { timeoutMs: r.waitMs, initialDelayMs: 100, maxDelayMs: 2000 },
+    );
+    progress = confirmed ?? "pending";
   }
   if (progress === "running") r.onProgress?.(`${r.what}: Debezium is snapshotting ${r.tables.join(", ")} (signal "${signalId}"); rows arrive as op "r" events while streaming goes on`);
   else if (progress === "read") r.onProgress?.(`${r.what}: Debezium has read signal "${signalId}"`);

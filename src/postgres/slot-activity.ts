@@ -3,6 +3,7 @@
  * slot it cannot get, so a pipeline is ready only once a Debezium backend
  * holds its slot. Built on readSlot (slots.ts).
  */
+import { pollUntil } from "../poll";
 import { CdcError } from "../errors";
 import type { PostgresConnection } from "../validation/common";
 import { withSession, type Session } from "./connection";
@@ -60,11 +61,10 @@ export async function replicationProblem(s: Session, role: string): Promise<stri
  */
 export async function waitForStreaming(c: PostgresConnection, slotName: string, what: string, opts: StreamingWaitOptions): Promise<LiveSlot> {
   const { timeoutMs, onProgress, check, role } = opts;
-  const deadline = Date.now() + timeoutMs;
-  let delay = 25;
   let reported = Date.now();
   let roleChecked = !role;
-  for (;;) {
+  // The last check throws unless Debezium holds the slot, so the wait never ends without a slot.
+  return (await pollUntil(async ({ last }) => {
     // The role is looked up once, in the same session as the first slot read that finds Debezium not there yet.
     const { slot, problem } = await withSession(c, what, async (s) => {
       const live = await readSlot(s, slotName);
@@ -80,7 +80,7 @@ export async function waitForStreaming(c: PostgresConnection, slotName: string, 
       if (problem) throw new CdcError(`${what}: the connector reports RUNNING, but it cannot stream from slot "${slotName}": ${problem}.`);
     }
     await check?.();
-    if (Date.now() >= deadline) {
+    if (last) {
       if (slot.active) {
         throw new CdcError(
           `${what}: the connector reports RUNNING, but replication slot "${slotName}" is held by another backend, ${holderOf(slot)}, so Debezium cannot stream (it keeps retrying). Stop that consumer (SELECT pg_terminate_backend(${slot.activePid})) or give this pipeline its own slot name.`,
@@ -94,9 +94,8 @@ export async function waitForStreaming(c: PostgresConnection, slotName: string, 
       reported = Date.now();
       onProgress?.(`${what}: waiting for Debezium to start streaming from slot "${slotName}"${slot.active ? `, held by ${holderOf(slot)}` : " (slot inactive)"}`);
     }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 1.6, 1000);
-  }
+    return undefined;
+  }, { timeoutMs })) as LiveSlot;
 }
 
 /**
@@ -108,18 +107,18 @@ export async function waitForStreaming(c: PostgresConnection, slotName: string, 
  * gone), false if a Debezium backend still holds it at the deadline.
  */
 export async function waitForDebeziumRelease(c: PostgresConnection, slotName: string, what: string, timeoutMs: number, onProgress?: (line: string) => void): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 25;
   let reported = false;
-  for (;;) {
-    const slot = await withSession(c, what, (s) => readSlot(s, slotName));
-    if (!slot || !isDebeziumHolder(slot)) return true;
-    if (Date.now() >= deadline) return false;
-    if (!reported) {
-      reported = true;
-      onProgress?.(`${what}: waiting for Debezium to release slot "${slotName}" (${holderOf(slot)})`);
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 1.6, 500);
-  }
+  const released = await pollUntil(
+    async ({ last }) => {
+      const slot = await withSession(c, what, (s) => readSlot(s, slotName));
+      if (!slot || !isDebeziumHolder(slot)) return true;
+      if (!reported && !last) {
+        reported = true;
+        onProgress?.(`${what}: waiting for Debezium to release slot "${slotName}" (${holderOf(slot)})`);
+      }
+      return undefined;
+    },
+    { timeoutMs, maxDelayMs: 500 },
+  );
+  return released ?? false;
 }

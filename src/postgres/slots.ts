@@ -5,6 +5,7 @@
  * they get here.
  */
 import { CdcError, messageOf } from "../errors";
+import { pollUntil } from "../poll";
 import { SLOT_PLUGINS, type DeleteWhileActive, type SlotPlugin } from "../validation/replication-slot";
 import { requireMajor, sqlState, type Session } from "./connection";
 
@@ -213,7 +214,6 @@ export function describeHolder(pid: number | null, live?: Pick<LiveSlot, "holder
   return `PID ${pid ?? "unknown"}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The PID in PostgreSQL's 'replication slot "x" is active for PID n'. */
 function pidFromActiveError(err: unknown): number | null {
@@ -230,42 +230,40 @@ function pidFromActiveError(err: unknown): number | null {
  * the same bound. Returns whether a slot was dropped.
  */
 export async function dropSlot(s: Session, name: string, opts: DropSlotOptions, what: string): Promise<boolean> {
-  const started = Date.now();
   const boundMs = opts.onActive === "terminate" ? Math.max(opts.timeoutSeconds * 1000, 10000) : opts.timeoutSeconds * 1000;
-  let delay = opts.pollMs ?? 100;
-  for (;;) {
-    const live = await readSlot(s, name);
-    if (!live) return false;
-    let holder: string | undefined;
-    if (live.active) {
-      holder = describeHolder(live.activePid, live);
-      if (opts.onActive === "fail") throw activeFail(what, holder);
-      if (opts.onActive === "terminate" && live.activePid !== null) await terminate(s, live.activePid, holder, what);
-    } else {
-      try {
-        await s.query("SELECT pg_catalog.pg_drop_replication_slot($1)", [name]);
-        return true;
-      } catch (err) {
-        if (sqlState(err) === "42704") return false; // dropped by someone else meanwhile
-        if (sqlState(err) !== "55006") throw err;
-        // grabbed by a consumer between our look and the drop
-        const pid = pidFromActiveError(err);
-        holder = describeHolder(pid);
+  // The last check throws unless the slot was dropped or is gone, so the wait never ends without an answer.
+  return (await pollUntil(
+    async ({ elapsedMs, last }) => {
+      const live = await readSlot(s, name);
+      if (!live) return false;
+      let holder: string;
+      if (live.active) {
+        holder = describeHolder(live.activePid, live);
         if (opts.onActive === "fail") throw activeFail(what, holder);
-        continue;
+        if (opts.onActive === "terminate" && live.activePid !== null) await terminate(s, live.activePid, holder, what);
+      } else {
+        try {
+          await s.query("SELECT pg_catalog.pg_drop_replication_slot($1)", [name]);
+          return true;
+        } catch (err) {
+          if (sqlState(err) === "42704") return false; // dropped by someone else meanwhile
+          if (sqlState(err) !== "55006") throw err;
+          // grabbed by a consumer between our look and the drop
+          holder = describeHolder(pidFromActiveError(err));
+          if (opts.onActive === "fail") throw activeFail(what, holder);
+        }
       }
-    }
-    const waited = Date.now() - started;
-    if (waited >= boundMs) {
-      throw new CdcError(
-        `${what}: the slot is still in use after ${Math.round(waited / 1000)} s (deleteTimeoutSeconds ${opts.timeoutSeconds}, onDeleteWhileActive "${opts.onActive}"): held by ${holder}. ` +
-          `Stop the consumer first (pause or delete the Debezium connector using it), or set onDeleteWhileActive to "terminate" to end that backend, or raise deleteTimeoutSeconds; then run pulumi again.`,
-        { code: "55006" },
-      );
-    }
-    await sleep(Math.min(delay, Math.max(0, boundMs - waited)));
-    delay = Math.min(Math.round(delay * 1.5), 1000);
-  }
+      if (last) {
+        throw new CdcError(
+          `${what}: the slot is still in use after ${Math.round(elapsedMs / 1000)} s (deleteTimeoutSeconds ${opts.timeoutSeconds}, onDeleteWhileActive "${opts.onActive}"): held by ${holder}. ` +
+            `Stop the consumer first (pause or delete the Debezium connector using it), or set onDeleteWhileActive to "terminate" to end that backend, or raise deleteTimeoutSeconds; then run pulumi again.`,
+          { code: "55006" },
+        );
+      }
+      return undefined;
+    },
+    { timeoutMs: boundMs, initialDelayMs: opts.pollMs ?? 100, factor: 1.5 },
+  )) as boolean;
 }
 
 function activeFail(what: string, holder: string): CdcError {

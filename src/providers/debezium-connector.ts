@@ -2,6 +2,7 @@
  * The DebeziumConnector provider: thin glue between Pulumi's dynamic
  * provider protocol and the Kafka Connect client (src/connect).
  */
+import { pollUntil } from "../poll";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { ConnectClient, validationLines } from "../connect/client";
 import { isSecretKey } from "../connect/errors";
@@ -318,10 +319,8 @@ export const provider = {
       }
       await client.delete(name);
       const deadline = Date.now() + (props.runningTimeoutSeconds ?? 300) * 1000;
-      while (await client.getConfig(name)) {
-        if (Date.now() > deadline) throw new CdcError(`${what(name)}: still present on ${client.url} after delete; check the Connect workers`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const gone = await pollUntil(async () => ((await client.getConfig(name)) ? undefined : true), { timeoutMs: deadline - Date.now(), maxDelayMs: 200 });
+      if (!gone) throw new CdcError(`${what(name)}: still present on ${client.url} after delete; check the Connect workers`);
       // The worker stops the task after the config is gone: wait until Debezium lets go of the slot,
       // so whatever runs next (a replacement connector, the slot's delete) finds it free.
       if (props.streaming) {
