@@ -10,7 +10,7 @@
  */
 import { CdcError } from "../errors";
 import type { ReplicaIdentityValue } from "../validation/replica-identity";
-import { ident, parseTableName, qualified, sqlState, type Session } from "./connection";
+import { ident, parseTableName, qualified, retryCatalogRace, sqlState, type Session } from "./connection";
 
 /** What the catalog says about one requested table. */
 export interface TableIdentity {
@@ -225,7 +225,9 @@ export async function applyReplicaIdentities(
   const sql = alterStatements(changes, lockTimeoutMs);
   const tables = describeTables(changes.map((c) => c.table));
   try {
-    await s.query(sql);
+    // ALTER TABLE rewrites the table's pg_class row, as a GRANT or REVOKE on the same table does: when Pulumi runs a
+    // ReplicationGrant on these tables at the same time, PostgreSQL answers "tuple concurrently updated"; try again.
+    await retryCatalogRace(() => s.query(sql));
   } catch (err) {
     const code = sqlState(err);
     const base = err instanceof Error ? err.message : String(err);

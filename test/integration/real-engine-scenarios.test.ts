@@ -10,8 +10,9 @@
  *    stack through the Automation API, i.e. the CLI);
  *  - examples/building-blocks (the five resources composed by hand);
  *  - examples/neon-confluent previewed against stand-ins (the embedded server
- *    as Neon through a secret connection string, the real Connect under
- *    Confluent Cloud's path prefix): the checks run, nothing is written;
+ *    as Neon through a secret connection string, the real workers behind a
+ *    proxy that serves them under Confluent Cloud's path prefix): the checks
+ *    run on both, nothing is written;
  *  - the repository's own Pulumi.yaml, run at the repository root where the
  *    library is the package itself, not a dependency in node_modules.
  * Every step's CLI output and `pulumi stack export` are scanned for the passwords.
@@ -19,6 +20,8 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { connectTargets, sharedStack } from "../support/connect-target";
@@ -209,26 +212,53 @@ export const host = server.host;
     const p = await cliProject("neon-confluent", { transpileOnly: true });
     projects.push(p);
     const url = `postgres://postgres:${encodeURIComponent(pg.superPassword)}@127.0.0.1:${pg.port}/inventory?sslmode=disable`;
-    await p.config("neonConnectionString", url, true);
-    await p.config("confluentApiUrl", stack.connectUrl);
-    await p.config("confluentEnvironmentId", "env-standin");
-    await p.config("confluentClusterId", "lkc-standin");
-    await p.config("confluentCloudApiKey", "STANDINKEY");
-    await p.config("confluentCloudApiSecret", WRONG_PASSWORD, true);
-    await p.config("kafkaApiKey", "STANDINKAFKAKEY");
-    await p.config("kafkaApiSecret", DBZ_PASSWORD, true);
-    await p.config("tables", JSON.stringify(["public.customers"]));
-    const r = await p.pulumi(["preview", "--skip-plugin-pre-install"]);
-    const out = r.stdout + r.stderr;
-    for (const name of ["neon-users-publication", "neon-users-slot", "neon-users-connector"]) assert.match(r.stdout, new RegExp(`\\+\\s+\\S+\\s+${name}\\s+create`), r.stdout);
-    // The gate ran on the stand-in database (its warnings are printed) instead of being skipped.
-    assert.match(out, /CdcPipeline "neon-users": warning: /, out);
-    assert.doesNotMatch(out, /checks skipped in preview/, out);
-    assert.deepEqual(await connectors(), []);
-    assert.deepEqual(await slots(), []);
-    assert.deepEqual(await publications(), []);
-    assertNoPlainSecrets("neon-confluent preview", p.history);
-    assert.ok(!p.history.some((h) => h.stdout.includes(url) || h.stderr.includes(url)), "the connection string is not printed");
+    // Confluent Cloud serves the Connect API under /connect/v1/environments/<env>/clusters/<cluster>: a stand-in
+    // that strips that prefix in front of the real workers (and answers 404 elsewhere, as Confluent does).
+    const prefix = "/connect/v1/environments/env-standin/clusters/lkc-standin";
+    const upstream = new URL(stack.connectUrl);
+    const served: string[] = [];
+    const standIn = http.createServer((req, res) => {
+      if (!req.url?.startsWith(`${prefix}/`)) {
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error_code: 404, message: "Not Found" }));
+        return;
+      }
+      served.push(`${req.method} ${req.url.slice(prefix.length)}`);
+      const out = http.request({ host: upstream.hostname, port: upstream.port, path: req.url.slice(prefix.length), method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      out.on("error", () => req.socket.destroy());
+      req.pipe(out);
+    });
+    await new Promise<void>((r) => standIn.listen(0, "127.0.0.1", r));
+    try {
+      await p.config("neonConnectionString", url, true);
+      await p.config("confluentApiUrl", `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`);
+      await p.config("confluentEnvironmentId", "env-standin");
+      await p.config("confluentClusterId", "lkc-standin");
+      await p.config("confluentCloudApiKey", "STANDINKEY");
+      await p.config("confluentCloudApiSecret", WRONG_PASSWORD, true);
+      await p.config("kafkaApiKey", "STANDINKAFKAKEY");
+      await p.config("kafkaApiSecret", DBZ_PASSWORD, true);
+      await p.config("tables", JSON.stringify(["public.customers"]));
+      const r = await p.pulumi(["preview", "--skip-plugin-pre-install"]);
+      const out = r.stdout + r.stderr;
+      for (const name of ["neon-users-publication", "neon-users-slot", "neon-users-connector"]) assert.match(r.stdout, new RegExp(`\\+\\s+\\S+\\s+${name}\\s+create`), r.stdout);
+      // The gate ran on the stand-in database (its warnings are printed) instead of being skipped.
+      assert.match(out, /CdcPipeline "neon-users": warning: /, out);
+      assert.doesNotMatch(out, /checks skipped in preview/, out);
+      // ... and asked the workers, through the path prefix, whether the connector exists; preview only reads.
+      assert.ok(served.some((r) => r.startsWith("GET /connectors/PostgresCdcSourceConnector_0")), served.join("\n"));
+      assert.ok(served.every((r) => r.startsWith("GET ")), served.join("\n"));
+      assert.deepEqual(await connectors(), []);
+      assert.deepEqual(await slots(), []);
+      assert.deepEqual(await publications(), []);
+      assertNoPlainSecrets("neon-confluent preview", p.history);
+      assert.ok(!p.history.some((h) => h.stdout.includes(url) || h.stderr.includes(url)), "the connection string is not printed");
+    } finally {
+      standIn.closeAllConnections();
+      await new Promise<void>((r) => standIn.close(() => r()));
+    }
   });
 
   it("the repository's own Pulumi.yaml: preview, up and destroy at the repository root, the library resolved as the package itself", async () => {

@@ -275,6 +275,46 @@ for (const major of pgMajors()) {
       await r.delete();
     });
 
+    it("sets and restores the identity while GRANT and REVOKE run on the same table at the same time (PostgreSQL's catalog race is retried)", async () => {
+      // Pulumi runs a ReplicationGrant and a ReplicaIdentity on the same tables in parallel when nothing orders
+      // them (examples/building-blocks): both rewrite the table's pg_class row, and PostgreSQL then answers
+      // "tuple concurrently updated" to one of them. The real CLI hit it in a destroy.
+      await q("CREATE TABLE raced (id int PRIMARY KEY, v text)");
+      const role = uniqueName("racer");
+      await pg.query(`CREATE ROLE ${role}`);
+      try {
+        let churnRaces = 0;
+        for (let round = 0; round < 25; round++) {
+          let stop = false;
+          // Four sessions granting and revoking (their own side of the race is not under test: it is counted, not failed).
+          const churn = Promise.all(
+            Array.from({ length: 4 }, async () => {
+              while (!stop) {
+                await q(`GRANT SELECT ON raced TO ${role}; REVOKE SELECT ON raced FROM ${role}`).catch((err: Error) => {
+                  if (!/tuple concurrently updated/.test(err.message)) throw err;
+                  churnRaces++;
+                });
+              }
+            }),
+          );
+          try {
+            const r = resource();
+            await r.create({ connection: pg.connection(db), tables: ["raced"] });
+            assert.deepEqual(await relreplident(["public.raced"]), { "public.raced": "f" });
+            await r.delete();
+            assert.deepEqual(await relreplident(["public.raced"]), { "public.raced": "d" });
+          } finally {
+            stop = true;
+            await churn;
+          }
+        }
+        console.log(`      catalog races the GRANT/REVOKE sessions lost meanwhile: ${churnRaces}`);
+      } finally {
+        await q(`DROP TABLE raced`);
+        await pg.query(`DROP ROLE ${role}`);
+      }
+    });
+
     it("runs as a Pulumi resource: type token, secret connection in state, destroy restores", async () => {
       await q("CREATE TABLE eng_t (v int)");
       const engine = new Engine();
