@@ -25,6 +25,35 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** PIDs of every process below `pid` (children, their children, ...), read from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces or parentheses.
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) if (pp === p) out.push(child), walk(child);
+  };
+  walk(pid);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 (enabled ? describe : describe.skip)("examples/local under the real Pulumi CLI and the real stack (PostgreSQL 17) @pg @real @engine", function () {
   this.timeout(900000);
   let pg: PgServer;
@@ -152,16 +181,23 @@ function sleep(ms: number): Promise<void> {
 
   it("an up SIGKILLed while the connector is being created recovers with refresh --clear-pending-creates and up: no orphaned or duplicate slot, publication or connector", async () => {
     let cliPid: number | undefined;
+    let plugins: number[] = [];
     let killedAt = "";
     const up = project.pulumi(["up", "--yes", "--skip-plugin-pre-install"], { allowFailure: true, onSpawn: (pid) => (cliPid = pid) });
     // Kill the CLI as soon as the connector exists on Connect (its create is in flight).
     for (let i = 0; i < 600 && !killedAt; i++) {
       if ((await connectors()).includes("inventory")) {
+        plugins = descendants(cliPid!);
         process.kill(cliPid!, "SIGKILL");
         killedAt = `after ${i * 100} ms of polling`;
       } else await sleep(100);
     }
     const killed = await up;
+    // SIGKILL leaves the CLI's plugins (language host, dynamic-provider host) running with nobody to answer; the
+    // Node.js dynamic-provider host then spins on its broken output pipe. Stop them, as the README tells users to.
+    const orphans = plugins.filter((pid) => alive(pid));
+    for (const pid of orphans) process.kill(pid, "SIGKILL");
+    console.log(`      plugin processes the killed CLI left running: ${orphans.length} (stopped)`);
     assert.ok(killedAt, "the connector was created while the up ran");
     assert.notEqual(killed.status, 0);
     const exported = JSON.parse((await project.pulumi(["stack", "export"])).stdout) as { deployment: { pending_operations?: unknown[] } };
