@@ -1309,7 +1309,7 @@ async function deleteLeftovers(side: Side): Promise<void> {
 
 // ---------------------------------------------------------------------------
 
-describe("Connect double vs the real stack (differential) @pg @real", function () {
+describe("Connect double vs the real stack (differential) @pg @real @differential", function () {
   this.timeout(600000);
   const sides: Partial<Record<Kind, Side>> = {};
   const all: Difference[] = [];

@@ -4,9 +4,10 @@
  * Kafka Connect, Debezium, the Pulumi CLI) rather than on the CPU:
  *   - the suites run by the real Pulumi CLI (tagged @engine),
  *   - the other suites on the real Kafka + Connect + Debezium stack (@real),
- *   - everything else (PostgreSQL and the Connect double).
- * The last streams its output; the others' is printed when they end. The
- * exit code is non-zero if any failed. `TEST_SERIAL=1` runs them one after
+ *   - everything else (PostgreSQL and the Connect double);
+ * then, once the last two are done, the differential test (@differential).
+ * The double suites and the differential test stream their output; the
+ * others' is printed when they end. The exit code is non-zero if any failed. `TEST_SERIAL=1` runs them one after
  * the other. Arguments (`npm test -- <files or mocha options>`) run one plain
  * mocha process with them instead.
  */
@@ -28,31 +29,39 @@ function mocha(args: string[], stream: boolean): Promise<{ code: number; output:
   });
 }
 
-/** The three groups, as mocha --grep arguments over every test file. */
-const GROUPS: Array<{ name: string; args: string[] }> = [
-  { name: "the suites run by the real Pulumi CLI (@engine)", args: ["--grep", "@engine", ALL] },
-  { name: "the other suites on the real Kafka + Connect + Debezium stack (@real)", args: ["--grep", "^(?!.*@engine).*@real", ALL] },
-  { name: "PostgreSQL and Connect double suites", args: ["--grep", "@engine|@real", "--invert", ALL] },
-];
+/** The groups, as mocha --grep arguments over every test file. */
+const ENGINE = { name: "the suites run by the real Pulumi CLI (@engine)", args: ["--grep", "@engine", ALL] };
+const REAL = { name: "the other suites on the real Kafka + Connect + Debezium stack (@real)", args: ["--grep", "^(?!.*(@engine|@differential)).*@real", ALL] };
+const REST = { name: "PostgreSQL and Connect double suites", args: ["--grep", "@engine|@real", "--invert", ALL] };
+/**
+ * The differential test compares what the double and the real cluster show at
+ * given moments ("right after the response"), so it runs once the real-stack
+ * and double suites are done, with only the real-CLI suites still going:
+ * under a fully loaded machine the real cluster lags and the moments differ.
+ */
+const DIFFERENTIAL = { name: "the Connect double against the real stack (@differential)", args: ["--grep", "@differential", ALL] };
 
 async function main(): Promise<number> {
   const extra = process.argv.slice(2);
   if (extra.length) return (await mocha(extra, true)).code;
-  const streamed = GROUPS[GROUPS.length - 1];
-  const buffered = GROUPS.slice(0, -1);
   if (process.env.TEST_SERIAL === "1") {
     let code = 0;
-    for (const g of [streamed, ...buffered]) code = Math.max(code, (await mocha(g.args, true)).code);
+    for (const g of [REST, REAL, DIFFERENTIAL, ENGINE]) code = Math.max(code, (await mocha(g.args, true)).code);
     return code;
   }
-  const pending = buffered.map((g) => mocha(g.args, false).then((r) => ({ ...r, name: g.name })));
-  const rest = await mocha(streamed.args, true);
-  let code = rest.code;
-  for (const r of await Promise.all(pending)) {
-    process.stdout.write(`\n== ${r.name}, in parallel with the above: ${r.seconds.toFixed(0)} s\n${r.output}`);
-    code = Math.max(code, r.code);
-  }
-  return code;
+  const buffered = (g: { name: string; args: string[] }) => mocha(g.args, false).then((r) => ({ ...r, name: g.name }));
+  const print = (r: { name: string; output: string; seconds: number }) =>
+    process.stdout.write(`\n== ${r.name}, in parallel with the others: ${r.seconds.toFixed(0)} s\n${r.output}`);
+  const engine = buffered(ENGINE);
+  const real = buffered(REAL);
+  const rest = await mocha(REST.args, true);
+  const realDone = await real;
+  print(realDone);
+  process.stdout.write(`\n== ${DIFFERENTIAL.name}\n`);
+  const differential = await mocha(DIFFERENTIAL.args, true);
+  const engineDone = await engine;
+  print(engineDone);
+  return Math.max(rest.code, realDone.code, differential.code, engineDone.code);
 }
 
 main().then(
