@@ -14,5 +14,5 @@ export { debeziumConfig, topicFor, topicMap, DEFAULT_HEARTBEAT_QUERY, POSTGRES_C
 export { CdcError } from "./errors";
 export { CdcPipeline, type CdcPipelineArgs } from "./pipeline/cdc-pipeline";
 export { preflight, formatReport as formatPreflightReport, type PreflightReport, type PreflightFinding, type PreflightOptions, type PostgresFlavour } from "./postgres/preflight";
-export { pipelineStatus, type PipelineStatus, type PipelineStatusInput } from "./pipeline/status";
+export { pipelineStatus, type PipelineStatus, type PipelineStatusInput, type FailoverStatus } from "./pipeline/status";
 export { requestSnapshot, type RequestSnapshotInput } from "./pipeline/snapshot";

@@ -45,6 +45,16 @@ const connectorSource =
 
 const connectUser = config.get("connectUser");
 
+// The document's failover handling, without its data gap: on PostgreSQL 17 a
+// standby keeps a synchronized copy of the slot (standbySlot = the physical
+// slot it streams from). After a failover, set pgHost to the promoted server
+// and remove standbySlot: the connector resumes from the synchronized slot.
+const standbySlot = config.get("standbySlot");
+const standbyHost = config.get("standbyHost");
+const standby = standbySlot
+  ? { physicalSlot: standbySlot, connection: standbyHost ? { ...source, host: standbyHost } : undefined }
+  : undefined;
+
 const pipeline = new CdcPipeline(PIPELINE_NAME, {
   source,
   connect: {
@@ -56,8 +66,10 @@ const pipeline = new CdcPipeline(PIPELINE_NAME, {
   snapshotMode: "initial", // existing rows first (op "r"), then every change
   connectorSource,
   heartbeat: { intervalMs: 30_000 },
-  // After a failover the new primary may not have the slot. "fail" stops the
-  // next `pulumi up` and says so instead of recreating the slot at the current
+  standby,
+  // After a failover without a synchronized slot (before PostgreSQL 17, or no
+  // standby declared) the new primary has no slot. "fail" stops the next
+  // `pulumi up` and names the gap instead of recreating the slot at the current
   // WAL position behind the connector's offsets (changes in between would be
   // lost without anyone noticing); "resnapshot" recreates it and snapshots again.
   onSlotLoss: config.get<"fail" | "resnapshot">("onSlotLoss", { allowedValues: ["fail", "resnapshot"] }) ?? "fail",

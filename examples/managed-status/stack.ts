@@ -12,6 +12,8 @@ export interface StackSettings {
   connect: { url: string; username?: string; password?: string };
   /** The role the Connect workers log in as (the one the pipeline grants to). */
   connectorUser: string;
+  /** PostgreSQL 17 standby with a synchronized copy of the slot (config standbySlot, standbyHost). */
+  standby?: { physicalSlot: string; connection?: StackSettings["source"] };
   /** Stack outputs; empty before the first `pulumi up`. */
   outputs: Record<string, unknown>;
 }
@@ -38,21 +40,24 @@ export async function readStack(stackName?: string): Promise<StackSettings> {
   const outputs = Object.fromEntries(Object.entries(await ws.stackOutputs(name)).map(([k, v]) => [k, v.value as unknown]));
   const connectUser = get("connectUser");
   const user = need("pgUser");
+  const source = {
+    host: need("pgHost"),
+    port: Number(get("pgPort") ?? 5432),
+    database: get("pgDatabase") ?? "defaultdb",
+    user,
+    password: need("pgPassword"),
+    sslMode,
+  };
+  const standbyOf = (physicalSlot?: string, host?: string) => (physicalSlot ? { physicalSlot, connection: host ? { ...source, host } : undefined } : undefined);
   return {
     stackName: name,
-    source: {
-      host: need("pgHost"),
-      port: Number(get("pgPort") ?? 5432),
-      database: get("pgDatabase") ?? "defaultdb",
-      user,
-      password: need("pgPassword"),
-      sslMode,
-    },
+    source,
     connect: {
       url: need("connectUrl"),
       ...(connectUser ? { username: connectUser, password: need("connectPassword") } : {}),
     },
     connectorUser: get("connectorUser") ?? user,
+    standby: standbyOf(get("standbySlot"), get("standbyHost")),
     outputs,
   };
 }

@@ -59,7 +59,7 @@ async function checkOnce(opts: Options): Promise<number> {
   // RUNNING while Debezium does not hold the slot (it keeps its task RUNNING
   // while it retries a busy slot, a missing privilege or an unreachable
   // database, so RUNNING alone does not prove that data flows).
-  const s = await pipelineStatus({ source: stack.source, connect: stack.connect, connectorName, slotName });
+  const s = await pipelineStatus({ source: stack.source, connect: stack.connect, connectorName, slotName, standby: stack.standby });
 
   let status: string = s.status;
   const problems = [...s.problems];
@@ -82,6 +82,9 @@ async function checkOnce(opts: Options): Promise<number> {
         source_lag_bytes: s.confirmedLagBytes,
         retained_wal_bytes: s.retainedWalBytes,
         wal_status: s.walStatus,
+        ...(stack.standby
+          ? { failover_slot: s.failover.slotFailover, standby_lag_bytes: s.failover.standbyLagBytes, standby_slot: s.failover.standbySlot }
+          : {}),
         topic_prefix: stack.outputs["topicPrefix"] ?? null,
         last_health_check_at: s.checkedAt,
         error_message: problems.length ? problems.join("; ") : null,

@@ -12,7 +12,7 @@ import { CdcError, messageOf, redact } from "../errors";
 import { describeTarget } from "../postgres/connection";
 import type { ConnectClientOptions } from "../connect/client";
 import { requestSnapshot } from "../pipeline/snapshot";
-import { pipelineStatus, type PipelineStatus } from "../pipeline/status";
+import { pipelineStatus, type PipelineStatus, type PipelineStatusInput } from "../pipeline/status";
 import { formatReport, preflight } from "../postgres/preflight";
 import { resolveConnection } from "../providers/common";
 import type { PostgresConnection, PostgresConnectionInput } from "../validation/common";
@@ -138,6 +138,15 @@ export function formatStatus(s: PipelineStatus): string {
     `  slot:             ${s.slotExists ? (s.slotActive ? `active (PID ${s.slotHolder?.pid}, ${s.slotHolder?.applicationName ?? "unknown application"})` : "inactive") : "missing"}`,
     `  retained WAL:     ${s.retainedWalBytes ?? "n/a"} bytes${s.walStatus ? ` (wal_status ${s.walStatus})` : ""}`,
     `  unconfirmed WAL:  ${s.confirmedLagBytes ?? "n/a"} bytes`,
+    `  failover slot:    ${s.failover.slotFailover ? "yes" : "no"}`,
+    ...(s.failover.physicalSlot
+      ? [
+          `  standby:          ${s.failover.standbyConnected ? `streaming through "${s.failover.physicalSlot}", ${s.failover.standbyLagBytes ?? "n/a"} bytes behind` : `not streaming through "${s.failover.physicalSlot}"`}`,
+          ...(s.failover.standbySlot
+            ? [`  standby's slot:   ${s.failover.standbySlot}${s.failover.standbySlotConfirmedFlushLsn ? ` (confirmed ${s.failover.standbySlotConfirmedFlushLsn})` : ""}`]
+            : []),
+        ]
+      : []),
     `  checked at:       ${s.checkedAt}`,
   ];
   for (const p of s.problems) lines.push(`  PROBLEM: ${p}`);
@@ -165,12 +174,24 @@ const CONNECT_USAGE =
   "          [--connect-user u] [--ssl-root-cert ca.pem] [--ssl-cert client.pem --ssl-key client.key]\n" +
   "  Passwords come from PGPASSWORD and CONNECT_PASSWORD (basic auth), or CONNECT_TOKEN (bearer), never from flags.\n";
 
+/** --standby-slot and --standby of the status command; the standby's password defaults to the source's (PGPASSWORD). */
+function standbyFromArgs(args: ParsedArgs, source: PostgresConnection): PipelineStatusInput["standby"] {
+  const physicalSlot = flag(args, "standby-slot");
+  const url = flag(args, "standby");
+  if (url && !physicalSlot) throw new UsageError("--standby needs --standby-slot (the physical slot the standby streams from)");
+  if (!physicalSlot) return undefined;
+  if (!url) return { physicalSlot };
+  const connection = resolveConnection({ connectionString: url }, "--standby");
+  return { physicalSlot, connection: { ...connection, password: connection.password ?? source.password } };
+}
+
 const statusCommand: Command = {
   name: "status",
   summary: "show a pipeline's health: connector and task states, slot holder, retained WAL",
   usage:
-    "status <connection string> --connect <url> --connector <name> --slot <name> [--json]\n" +
+    "status <connection string> --connect <url> --connector <name> --slot <name> [--standby-slot <physical slot> [--standby <connection string>]] [--json]\n" +
     CONNECT_USAGE +
+    "  --standby-slot: the physical slot of a PostgreSQL 17 standby that keeps a copy of the slot; --standby: that standby, to see its copy.\n" +
     "  Exit code 0 when the pipeline is Running, Paused or Stopped as wanted; 1 when it is Degraded or Missing.",
   async run(args, io) {
     const source = connectionFromArgs(args, io);
@@ -183,6 +204,7 @@ const statusCommand: Command = {
       connect,
       connectorName,
       slotName,
+      standby: standbyFromArgs(args, source),
     });
     if (args.flags.json === true) io.out(JSON.stringify(status, null, 2));
     else io.out(formatStatus(status));

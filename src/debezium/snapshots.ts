@@ -43,13 +43,24 @@ export type SignalProgress = "pending" | "running" | "read";
  * is done, or was refused and logged); `pending`: not yet. `signalLsn` is a
  * position inside the signal's transaction, in bytes.
  */
-export function signalProgress(offsets: readonly { offset: Record<string, unknown> }[], signalId: string, signalLsn: number): SignalProgress {
-  let read = false;
+export function signalProgress(offsets: readonly { offset: Record<string, unknown> | null }[], signalId: string, signalLsn: number): SignalProgress {
+  if (offsets.some(({ offset }) => offset?.incremental_snapshot_correlation_id === signalId)) return "running";
+  const committed = committedLsn(offsets);
+  return committed !== undefined && committed >= signalLsn ? "read" : "pending";
+}
+
+/**
+ * The WAL position Debezium committed an offset for, in bytes: the end of the
+ * last transaction it completed (`lsn_commit`, else `lsn`); undefined when it
+ * has no offset yet. Debezium confirms this position to the slot after Kafka
+ * Connect stored the offset, so a slot is never legitimately behind it.
+ */
+export function committedLsn(offsets: readonly { offset: Record<string, unknown> | null }[]): number | undefined {
+  let best: number | undefined;
   for (const { offset } of offsets) {
-    if (offset.incremental_snapshot_correlation_id === signalId) return "running";
-    const raw = offset.lsn_commit ?? offset.lsn;
+    const raw = offset?.lsn_commit ?? offset?.lsn;
     const lsn = typeof raw === "number" ? raw : Number(raw);
-    if (Number.isFinite(lsn) && lsn >= signalLsn) read = true;
+    if (raw !== undefined && raw !== null && Number.isFinite(lsn) && (best === undefined || lsn > best)) best = lsn;
   }
-  return read ? "read" : "pending";
+  return best;
 }

@@ -8,8 +8,9 @@ import { ReplicationSlot } from "../resources/replication-slot";
 import { SignalTable } from "../resources/signal-table";
 import type { PostgresConnectionArgs } from "../resources/common";
 import { debeziumConfig, type SnapshotMode } from "./debezium-config";
-import { pipelineGate, type SlotLossPolicy } from "./gate";
-import { parseConnectionString, type PostgresConnectionInput } from "../validation/common";
+import { pipelineGate, type SlotLossPolicy, type StandbyInput } from "./gate";
+import { CdcError } from "../errors";
+import { parseConnectionString, slotName, type PostgresConnectionInput } from "../validation/common";
 import { assertPipelineArgs, normalizeTables, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
 
 /** Arguments of a {@link CdcPipeline}. */
@@ -69,10 +70,13 @@ export interface CdcPipelineArgs {
   /** Wanted connector state. Default "running". */
   state?: pulumi.Input<"running" | "paused" | "stopped">;
   /**
-   * What to do when the replication slot vanished out of band while the connector exists. Default "fail":
-   * stop the up and explain the data gap (a new slot starts at the current WAL position). "resnapshot":
-   * stop the connector, clear its offsets, recreate the slot and restart the connector, so Debezium
-   * snapshots again.
+   * What to do when the connector exists but its slot cannot continue where the connector left off: the
+   * slot vanished out of band, PostgreSQL invalidated it (wal_status 'lost'), or `source` moved to a server
+   * (a promoted standby) where the slot is missing or starts after the connector's committed offset.
+   * Default "fail": stop the up before anything changes and explain the data gap, with the LSN from which
+   * changes are missing (a new slot starts at the current WAL position). "resnapshot": stop the connector,
+   * clear its offsets, create the slot where needed and run the connector again (on the new server, after
+   * a move), so Debezium snapshots every table again.
    */
   onSlotLoss?: pulumi.Input<SlotLossPolicy>;
   /**
@@ -115,6 +119,27 @@ export interface CdcPipelineArgs {
    * same nonce does nothing. The same on demand: `npx pulumi-postgres-cdc snapshot`.
    */
   resnapshot?: pulumi.Input<{ tables: pulumi.Input<pulumi.Input<string>[]>; nonce: pulumi.Input<string> }>;
+  /**
+   * A PostgreSQL 17 streaming standby that keeps a synchronized copy of the slot, so that a failover loses
+   * nothing: the slot is created as a failover slot (and Debezium's `slot.failover` is set), and the checks
+   * before every up require that the primary has the physical slot `physicalSlot` and lists it in
+   * `synchronized_standby_slots`; with `connection`, also that the standby streams through that slot with
+   * `sync_replication_slots`, `hot_standby_feedback` and `wal_level = logical`. Every missing piece is named
+   * with the statement that fixes it. Needs PostgreSQL 17 (earlier majors: an error that says so).
+   *
+   * After a failover, point `source` (and `connectorSource`) at the promoted server: the checks find the
+   * synchronized slot there and the connector resumes from it, without a new slot or a snapshot. Where the
+   * slot is missing or starts after the connector's committed position, `onSlotLoss` decides, and the
+   * message names the LSN from which changes are missing. Adding `standby` to a pipeline whose slot exists
+   * without failover is refused with the steps to convert it; removing it (e.g. after the failover, until a
+   * new standby exists) keeps the slot as it is. Default: none.
+   */
+  standby?: pulumi.Input<{
+    /** The physical replication slot on the primary that the standby streams from (its primary_slot_name). */
+    physicalSlot: pulumi.Input<string>;
+    /** How to reach the standby (read-only checks of its settings). Optional; stored as a secret. */
+    connection?: pulumi.Input<PostgresConnectionArgs | string>;
+  }>;
 }
 
 /**
@@ -179,7 +204,29 @@ export class CdcPipeline extends pulumi.ComponentResource {
     const role = pulumi.unsecret(connectorSource.apply((c) => c.user));
     const identityTables = pulumi.all([args.replicaIdentityFull, tables]).apply(([opt, t]) => replicaIdentityTables(opt as boolean | string[] | undefined, t, name));
 
-    // Runs before anything is created (and in preview): preflight, slot-loss detection.
+    const standby = args.standby
+      ? pulumi.secret(pulumi.output(args.standby).apply((sb) => standbyInput(name, sb.physicalSlot, sb.connection as PostgresConnectionInput | string | undefined)))
+      : pulumi.output(undefined);
+    const failover = args.standby !== undefined;
+
+    const config = pulumi
+      .all([plan, connectorSource, args.heartbeat, args.connectorConfig ?? {}])
+      .apply(([p, cs, heartbeat, overrides]) =>
+        debeziumConfig({
+          source: { host: cs.host, port: cs.port ?? 5432, database: cs.database, user: cs.user, password: cs.password, sslMode: cs.sslMode },
+          topicPrefix: p.names.topicPrefix,
+          slotName: p.names.slotName,
+          publicationName: p.names.publicationName,
+          tables: p.tables,
+          snapshotMode: p.snapshotMode,
+          heartbeat: heartbeat ?? undefined,
+          signalTable: p.names.signalTable,
+          failoverSlot: failover,
+          overrides: overrides as Record<string, string>,
+        }),
+      );
+
+    // Runs before anything is created (and in preview): preflight, slot-loss detection, the failover set-up.
     const gate = pipelineGate({
       pipeline: name,
       source,
@@ -191,6 +238,10 @@ export class CdcPipeline extends pulumi.ComponentResource {
       onSlotLoss: args.onSlotLoss ?? "fail",
       manageGrants: args.manageGrants ?? true,
       roleCreatedByPipeline: !!args.loginRole && !(args.connectorSource as { user?: unknown } | undefined)?.user,
+      standby,
+      // Where the connector will point (its generated config, overrides included).
+      connectorTarget: pulumi.unsecret(config.apply((c) => ({ host: c["database.hostname"] ?? "", port: Number(c["database.port"] ?? 5432) }))),
+      slotSpec: pulumi.output({ plugin: "pgoutput" as const, twoPhase: false, failover }),
     });
 
     const manageGrants = pulumi.output(args.manageGrants ?? true);
@@ -235,28 +286,15 @@ export class CdcPipeline extends pulumi.ComponentResource {
     );
     this.slot = new ReplicationSlot(
       `${name}-slot`,
-      { connection: source, name: plan.names.slotName, plugin: "pgoutput", onDeleteWhileActive: "wait" },
-      { ...parent, dependsOn: [this.publication] },
+      { connection: source, name: plan.names.slotName, plugin: "pgoutput", failover, onDeleteWhileActive: "wait" },
+      // failover is set when the slot is created: adding `standby` later is checked by the gate (the slot must be
+      // converted), removing it keeps the slot a failover slot instead of replacing it and losing its position.
+      { ...parent, dependsOn: [this.publication], ignoreChanges: ["failover"] },
     );
     last = [this.slot];
 
     const topicResources = args.topics ? createTopics(name, this, plan, args.topics, opts) : undefined;
 
-    const config = pulumi
-      .all([plan, connectorSource, args.heartbeat, args.connectorConfig ?? {}])
-      .apply(([p, cs, heartbeat, overrides]) =>
-        debeziumConfig({
-          source: { host: cs.host, port: cs.port ?? 5432, database: cs.database, user: cs.user, password: cs.password, sslMode: cs.sslMode },
-          topicPrefix: p.names.topicPrefix,
-          slotName: p.names.slotName,
-          publicationName: p.names.publicationName,
-          tables: p.tables,
-          snapshotMode: p.snapshotMode,
-          heartbeat: heartbeat ?? undefined,
-          signalTable: p.names.signalTable,
-          overrides: overrides as Record<string, string>,
-        }),
-      );
     const readyTimeout = pulumi.output(args.readyTimeoutSeconds ?? 300);
     this.connector = new DebeziumConnector(
       `${name}-connector`,
@@ -313,6 +351,15 @@ function assertKnownArgs(name: string, args: CdcPipelineArgs): void {
     snapshotMode: (args.snapshotMode as string | undefined) ?? "initial",
     heartbeatIntervalMs: heartbeat?.intervalMs as number | undefined,
   });
+}
+
+/** The `standby` argument, its physical slot name checked by the rule every slot name follows. */
+function standbyInput(pipeline: string, physicalSlot: string, connection: PostgresConnectionInput | string | undefined): StandbyInput {
+  const parsed = slotName.safeParse(physicalSlot);
+  if (!parsed.success) {
+    throw new CdcError(`CdcPipeline "${pipeline}": standby.physicalSlot ${JSON.stringify(physicalSlot)}: ${parsed.error.issues.map((i) => i.message).join("; ")}. Give the name of the physical slot the standby streams from (its primary_slot_name).`);
+  }
+  return { physicalSlot: parsed.data, connection };
 }
 
 /** user/password of the login role, when the pipeline creates one. */

@@ -44,6 +44,11 @@ export interface DebeziumConfigOptions {
   heartbeat?: { intervalMs: number; actionQuery?: string };
   /** "schema.table" of the signal table (source signal channel, incremental snapshots). Omitted: no signals. */
   signalTable?: string;
+  /**
+   * The slot is a failover slot (PostgreSQL 17): sets Debezium's `slot.failover` (Debezium 3.1+; older
+   * versions ignore it), so a slot Debezium ever creates itself is one too.
+   */
+  failoverSlot?: boolean;
   /** Extra or overriding properties; they win over generated ones. */
   overrides?: Record<string, string>;
 }
@@ -111,6 +116,7 @@ export function debeziumConfig(o: DebeziumConfigOptions): Record<string, string>
     // One window row per chunk, inserted and deleted again: the signal table keeps only the signals.
     c["incremental.snapshot.watermarking.strategy"] = "insert_delete";
   }
+  if (o.failoverSlot) c["slot.failover"] = "true";
   if (o.heartbeat && o.heartbeat.intervalMs > 0) {
     c["heartbeat.interval.ms"] = String(o.heartbeat.intervalMs);
     c["heartbeat.action.query"] = o.heartbeat.actionQuery ?? DEFAULT_HEARTBEAT_QUERY;

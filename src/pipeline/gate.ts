@@ -9,7 +9,8 @@ import { ConnectClient } from "../connect/client";
 import { CdcError } from "../errors";
 import { preflightSession, type PreflightReport } from "../postgres/preflight";
 import { withSession } from "../postgres/connection";
-import { readSlot } from "../postgres/slots";
+import { readSlot, type SlotSpec } from "../postgres/slots";
+import { missingStandbySlotProblems, primaryFailoverProblems, readPrimaryFailoverFacts, readStandbyFacts, standbyProblems } from "../postgres/standby";
 import { resolveConnection } from "../providers/common";
 import { connectClusterSchema } from "../validation/debezium-connector";
 import type { PostgresConnectionInput } from "../validation/common";
@@ -30,6 +31,18 @@ export interface GateArgs {
   manageGrants: pulumi.Input<boolean>;
   /** The pipeline creates the connector's login role itself (after this gate). */
   roleCreatedByPipeline: boolean;
+  /** The standby that keeps a synchronized copy of the slot (PostgreSQL 17 failover slots), when declared. */
+  standby: pulumi.Output<StandbyInput | undefined>;
+  /** Where the connector is to reach the database (its host and port). */
+  connectorTarget: pulumi.Output<{ host: string; port: number }>;
+  /** What the pipeline's slot is, should the gate have to create it (onSlotLoss: "resnapshot"). */
+  slotSpec: pulumi.Output<Omit<SlotSpec, "name">>;
+}
+
+/** The standby side of a failover slot: the physical slot the standby streams from, and optionally how to reach the standby. */
+export interface StandbyInput {
+  physicalSlot: string;
+  connection?: PostgresConnectionInput | string;
 }
 
 /** Problems the pipeline itself fixes are not problems: grants it makes, replica identity it sets, the slot it already has. */
@@ -48,18 +61,44 @@ export function pipelineProblems(
 
 export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
   return pulumi
-    .all([a.source, a.connect, a.plan, a.role, a.identityTables, a.preflight, a.onSlotLoss, a.manageGrants])
-    .apply(async ([sourceRaw, connectRaw, plan, role, identityTables, runChecks, onSlotLoss, manageGrants]) => {
+    .all([
+      pulumi.all([a.source, a.connect, a.plan, a.role, a.identityTables, a.preflight, a.onSlotLoss, a.manageGrants]),
+      pulumi.all([a.standby, a.connectorTarget, a.slotSpec]),
+    ])
+    .apply(async ([[sourceRaw, connectRaw, plan, role, identityTables, runChecks, onSlotLoss, manageGrants], [standby, connectorTarget, slotSpec]]) => {
       if (!runChecks) return [] as pulumi.Resource[];
       const what = `CdcPipeline "${a.pipeline}"`;
       const preview = pulumi.runtime.isDryRun();
       try {
         const source = resolveConnection({ connection: sourceRaw as PostgresConnectionInput }, what);
-        const { ownSlot, report } = await withSession(source, what, async (s) => ({
-          ownSlot: (await readSlot(s, plan.names.slotName)) ?? null,
-          report: await preflightSession(s, { tables: plan.tables.length ? plan.tables : undefined, role }),
-        }));
+        const { ownSlot, report, failover } = await withSession(source, what, async (s) => {
+          const ownSlot = (await readSlot(s, plan.names.slotName)) ?? null;
+          return {
+            ownSlot,
+            report: await preflightSession(s, { tables: plan.tables.length ? plan.tables : undefined, role }),
+            // Failover slots: the primary's side of the synchronization, when the pipeline has or wants one.
+            failover: standby || ownSlot?.failover ? await readPrimaryFailoverFacts(s) : undefined,
+          };
+        });
         const problems = pipelineProblems(report, { manageGrants, identityTables, ownSlotExists: !!ownSlot, roleCreatedByPipeline: a.roleCreatedByPipeline });
+        if (failover) {
+          problems.push(...(standby ? primaryFailoverProblems(failover, standby.physicalSlot) : []), ...missingStandbySlotProblems(failover));
+        }
+        if (standby && ownSlot && !ownSlot.failover && report.major >= 17) {
+          problems.push({
+            check: "failover",
+            object: plan.names.slotName,
+            message: `replication slot "${plan.names.slotName}" exists without failover, so the standby gets no copy of it`,
+            fix:
+              `make it a failover slot while no one streams from it: set state: "stopped" and run \`pulumi up\`, then run ALTER_REPLICATION_SLOT ${plan.names.slotName} (FAILOVER true) ` +
+              `over a replication connection (psql "host=... dbname=${source.database} replication=database"), then set state back`,
+          });
+        }
+        if (standby?.connection) {
+          const standbyConn = resolveConnection(typeof standby.connection === "string" ? { connectionString: standby.connection } : { connection: standby.connection }, `${what}: standby`);
+          const facts = await withSession(standbyConn, `${what}: standby`, readStandbyFacts);
+          problems.push(...standbyProblems(facts, standby.physicalSlot).map((p) => ({ ...p, object: `standby ${standbyConn.host}:${standbyConn.port}${p.object ? ` ${p.object}` : ""}` })));
+        }
         if (problems.length) {
           throw new CdcError(
             `${what}: preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"} on ${source.host}:${source.port}/${source.database} (PostgreSQL ${report.serverVersion}); nothing was changed:\n` +
@@ -67,6 +106,10 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
           );
         }
         for (const w of report.warnings) console.error(`${what}: warning: ${w.object ? `${w.object}: ` : ""}${w.message} (${w.fix})`);
+        if (standby && failover) {
+          const physical = failover.physicalSlots.find((p) => p.name === standby.physicalSlot);
+          if (physical && !physical.active) console.error(`${what}: warning: no standby streams from physical slot "${standby.physicalSlot}" now: failover slots are not synchronized, and Debezium receives nothing until the standby is back (synchronized_standby_slots).`);
+        }
         const client = new ConnectClient(connectClusterSchema.parse(connectRaw));
         try {
           await checkSlotLoss({
@@ -80,6 +123,9 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
             timeoutMs: 300_000,
             log: (l) => console.error(l),
             slot: ownSlot,
+            sourceMajor: report.major,
+            spec: { ...slotSpec, name: plan.names.slotName },
+            connectorTarget,
           });
         } finally {
           await client.close();

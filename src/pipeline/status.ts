@@ -9,6 +9,7 @@ import { traceHeadline } from "../connect/wait";
 import { CdcError, messageOf } from "../errors";
 import { withSession } from "../postgres/connection";
 import { readSlot } from "../postgres/slots";
+import { readPrimaryFailoverFacts } from "../postgres/standby";
 import { isDebeziumHolder } from "../postgres/slot-activity";
 import { resolveConnection } from "../providers/common";
 import type { PostgresConnectionInput } from "../validation/common";
@@ -20,6 +21,27 @@ export interface PipelineStatusInput {
   connect: ConnectClientOptions;
   connectorName: string;
   slotName: string;
+  /** The standby that keeps a synchronized copy of the slot (PostgreSQL 17 failover slots), to report on it. */
+  standby?: { physicalSlot: string; connection?: PostgresConnectionInput | string };
+}
+
+/** How the slot is protected against a failover of the source. */
+export interface FailoverStatus {
+  /** The slot is a failover slot (PostgreSQL 17+). */
+  slotFailover: boolean;
+  /** The standby's physical slot on the primary, when a standby was named. */
+  physicalSlot: string | null;
+  /** A standby streams through that physical slot now. */
+  standbyConnected: boolean | null;
+  /** WAL bytes the standby has not yet confirmed (current WAL position minus the physical slot's restart_lsn). */
+  standbyLagBytes: number | null;
+  /**
+   * On the standby (when its connection was given): "ready" when it has a synchronized, persistent copy of the
+   * slot (usable after promotion), "pending" while the copy is still temporary, "missing" when it has none.
+   */
+  standbySlot: "ready" | "pending" | "missing" | null;
+  /** confirmed_flush_lsn of the standby's copy: where Debezium would resume after a failover. */
+  standbySlotConfirmedFlushLsn: string | null;
 }
 
 export interface PipelineStatus {
@@ -38,6 +60,8 @@ export interface PipelineStatus {
   /** WAL bytes not yet confirmed by the consumer (current WAL position minus confirmed_flush_lsn). */
   confirmedLagBytes: number | null;
   walStatus: string | null;
+  /** The failover protection of the slot. */
+  failover: FailoverStatus;
   /** Human-readable problems, empty when healthy. */
   problems: string[];
   /** ISO time of this check. */
@@ -49,7 +73,10 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
   const source = resolveConnection(typeof input.source === "string" ? { connectionString: input.source } : { connection: input.source }, what);
   const client = new ConnectClient(input.connect);
   try {
-    const [status, slot] = await Promise.all([
+    const standbyConn = input.standby?.connection
+      ? resolveConnection(typeof input.standby.connection === "string" ? { connectionString: input.standby.connection } : { connection: input.standby.connection }, `${what}: standby`)
+      : undefined;
+    const [status, slot, standbySlot] = await Promise.all([
       client.getStatus(input.connectorName),
       withSession(source, what, async (s) => {
         const live = await readSlot(s, input.slotName);
@@ -59,8 +86,10 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
               [input.slotName],
             )
           : [];
-        return { live, confirmedLag: lag[0]?.lag ?? null };
+        const primary = input.standby && s.major >= 17 ? await readPrimaryFailoverFacts(s) : undefined;
+        return { live, confirmedLag: lag[0]?.lag ?? null, physical: primary?.physicalSlots.find((p) => p.name === input.standby?.physicalSlot) };
       }),
+      standbyConn ? withSession(standbyConn, `${what}: standby`, (s) => readSlot(s, input.slotName)) : Promise.resolve(undefined),
     ]);
     const problems: string[] = [];
     const tasks = (status?.tasks ?? []).map((t) => ({ id: t.id, state: t.state, workerId: t.worker_id, ...(t.trace ? { trace: client.scrub(t.trace) } : {}) }));
@@ -79,6 +108,20 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
       problems.push(live.active ? `slot "${input.slotName}" is held by PID ${live.activePid} (${live.holderApplication ?? "unknown application"}), not by Debezium` : `slot "${input.slotName}" is not active: Debezium is not streaming`);
     }
     if (live?.walStatus === "lost") problems.push(`slot "${input.slotName}" lost WAL it needed (wal_status lost): re-snapshot required`);
+    const failover: FailoverStatus = {
+      slotFailover: !!live?.failover,
+      physicalSlot: input.standby?.physicalSlot ?? null,
+      standbyConnected: input.standby ? !!slot.physical?.active : null,
+      standbyLagBytes: slot.physical?.lagBytes ?? null,
+      standbySlot: standbyConn ? (!standbySlot ? "missing" : standbySlot.synced && !standbySlot.temporary ? "ready" : "pending") : null,
+      standbySlotConfirmedFlushLsn: standbySlot?.confirmedFlushLsn ?? null,
+    };
+    if (input.standby) {
+      if (live && !live.failover) problems.push(`slot "${input.slotName}" is not a failover slot: the standby gets no copy of it`);
+      if (!slot.physical) problems.push(`the primary has no physical slot "${input.standby.physicalSlot}" for the standby`);
+      else if (!slot.physical.active) problems.push(`no standby streams from physical slot "${input.standby.physicalSlot}": failover slots are not synchronized, and Debezium waits for it`);
+      if (failover.standbySlot === "missing") problems.push(`the standby has no copy of slot "${input.slotName}" (check sync_replication_slots on the standby)`);
+    }
     let overall: PipelineStatus["status"];
     if (!status) overall = "Missing";
     else if (problems.length) overall = "Degraded";
@@ -97,6 +140,7 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
       retainedWalBytes: live?.retainedWalBytes ?? null,
       confirmedLagBytes: slot.confirmedLag === null ? null : Number(slot.confirmedLag),
       walStatus: live?.walStatus ?? null,
+      failover,
       problems,
       checkedAt: new Date().toISOString(),
     };

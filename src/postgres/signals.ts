@@ -164,9 +164,3 @@ export async function sendSignal(s: Session, signalTable: string, signal: { id: 
     throw err;
   }
 }
-
-/** "0/16B3748" -> bytes, for comparing with the LSNs Debezium stores in its offsets (numbers). */
-export function lsnToNumber(lsn: string): number {
-  const [hi, lo] = lsn.split("/");
-  return parseInt(hi!, 16) * 2 ** 32 + parseInt(lo!, 16);
-}

@@ -36,6 +36,8 @@ export interface LiveSlot {
   retainedWalBytes: number | null;
   twoPhase: boolean;
   failover: boolean;
+  /** Copied from the primary by slot synchronization (PostgreSQL 17+; stays true after the standby is promoted). */
+  synced: boolean;
   /** application_name of the backend holding the slot, when active. */
   holderApplication: string | null;
   /** Client address of the backend holding the slot, when active. */
@@ -69,6 +71,7 @@ export function readSlotSql(major: number): string {
     s.restart_lsn)::float8 AS retained_wal_bytes,
   ${major >= 14 ? "s.two_phase" : "false"} AS two_phase,
   ${major >= 17 ? "s.failover" : "false"} AS failover,
+  ${major >= 17 ? "s.synced" : "false"} AS synced,
   a.application_name::text AS application_name, pg_catalog.host(a.client_addr) AS client_addr, a.usename::text AS user_name
 FROM pg_catalog.pg_replication_slots s
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.active_pid
@@ -89,6 +92,7 @@ interface SlotRow {
   retained_wal_bytes: number | null;
   two_phase: boolean;
   failover: boolean;
+  synced: boolean;
   application_name: string | null;
   client_addr: string | null;
   user_name: string | null;
@@ -113,6 +117,7 @@ export async function readSlot(s: Session, name: string): Promise<LiveSlot | und
     retainedWalBytes: r.retained_wal_bytes === null ? null : Number(r.retained_wal_bytes),
     twoPhase: !!r.two_phase,
     failover: !!r.failover,
+    synced: !!r.synced,
     holderApplication: r.active ? r.application_name : null,
     holderAddress: r.active ? r.client_addr : null,
     holderUser: r.active ? r.user_name : null,

@@ -222,7 +222,7 @@ describe(`PostgreSQL restarts and terminated sessions mid-operation on PostgreSQ
         }
         const first = r.error.message.split("\n")[0];
         // Newer @pulumi/pulumi releases prefix failures that surface through the stack outputs with 'error serializing property "outputs": '.
-        assert.match(first, /^(error serializing property "[^"]+": )?(CdcPipeline|Publication|ReplicationSlot|ReplicationGrant|ReplicaIdentity|DebeziumConnector)\b[^:]*"[^"]+"/, `names the object: ${first}`);
+        assert.match(first, /^(error serializing property "[^"]+": )?(CdcPipeline|Publication|ReplicationSlot|ReplicationGrant|ReplicaIdentity|SignalTable|DebeziumConnector)\b[^:]*"[^"]+"/, `names the object: ${first}`);
         assert.match(r.error.message, /connection to PostgreSQL was lost/i);
         assert.ok(!r.error.message.includes(pg.superPassword));
         outcomes.push(first.split(":")[0]);
@@ -259,7 +259,7 @@ describe(`PostgreSQL restarts and terminated sessions mid-operation on PostgreSQ
       const r = await upping;
       const took = Date.now() - t0;
       if (!r.ok) {
-        assert.match(r.error.message, /(CdcPipeline|Publication|ReplicationSlot|ReplicationGrant|ReplicaIdentity|DebeziumConnector)[^\n]*"/, "names the object");
+        assert.match(r.error.message, /(CdcPipeline|Publication|ReplicationSlot|ReplicationGrant|ReplicaIdentity|SignalTable|DebeziumConnector)[^\n]*"/, "names the object");
         assert.ok(!r.error.message.includes(pg.superPassword));
       }
       figures.push(`restart during up at the ${when}: ${r.ok ? "completed" : `failed cleanly: ${r.error.message.split("\n")[0].slice(0, 160)}`} after ${took} ms`);

@@ -76,8 +76,8 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
     const slotState = async (slot: string) => (await pg.query<SlotState>("SELECT wal_status, restart_lsn::text AS restart_lsn, plugin::text AS plugin, active FROM pg_replication_slots WHERE slot_name = $1", [slot]))[0];
     const connectorState = async (name: string) => (await client.getStatus(name))?.connector.state;
 
-    /** A connector that snapshotted and committed offsets, then stopped (as one left stopped for a long time), and its slot lost. */
-    async function connectorWithLostSlot(): Promise<{ name: string; slot: string; topic: string; snapshotRows: () => Promise<number> }> {
+    /** A connector that snapshotted, streams and committed offsets. */
+    async function streamingConnector(): Promise<{ name: string; slot: string; topic: string; snapshotRows: () => Promise<number> }> {
       const slot = await dbz.createSlot();
       const name = uniqueName("lost");
       const config = dbz.connectorConfig(slot);
@@ -88,6 +88,12 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       await waitFor("first snapshot", async () => (await snapshotRows()) === 2, 60000);
       await waitFor("committed offsets", async () => (await target.storedOffsets(name)).length > 0, 60000);
       await dbz.waitForSlot(slot, true, 30000);
+      return { name, slot, topic, snapshotRows };
+    }
+
+    /** A connector that snapshotted and committed offsets, then stopped (as one left stopped for a long time), and its slot lost. */
+    async function connectorWithLostSlot(): Promise<{ name: string; slot: string; topic: string; snapshotRows: () => Promise<number> }> {
+      const { name, slot, topic, snapshotRows } = await streamingConnector();
       await client.stop(name);
       await waitFor("connector STOPPED", async () => (await connectorState(name)) === "STOPPED", 30000);
       await dbz.waitForSlot(slot, false, 30000);
@@ -107,6 +113,7 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
         preview: false,
         timeoutMs: 60000,
         log: (l) => log.push(l),
+        spec: { name: slot, plugin: "pgoutput", twoPhase: false, failover: false },
         ...over,
       };
       return { run: () => checkSlotLoss(c), log };
@@ -159,6 +166,40 @@ for (const kind of connectTargets()) for (const major of majorsFor(kind)) {
       await dbz.query("DELETE FROM orders WHERE id = 300");
       assert.equal((await slotState(slot))?.wal_status, "reserved");
       assert.equal(await check(name, slot).run(), "none", "a healthy slot is no loss");
+    });
+
+    it("a source move (the connector is to use another address): the slot there resumes; a missing one is a gap named from the committed LSN; resnapshot creates it and leaves the connector stopped for its update", async () => {
+      const { name, slot, snapshotRows } = await streamingConnector();
+      await dbz.query("INSERT INTO orders VALUES (400, 'before the move', 1)");
+      await waitFor("offsets past the insert", async () => (await target.storedOffsets(name)).some((o) => Number(o.offset.lsn_commit ?? o.offset.lsn ?? 0) > 0), 60000);
+      // The same server under another name: the slot is the one the connector used, never past its committed offset.
+      const moved = { connectorTarget: { host: "localhost", port: pg.port } };
+      const same = check(name, slot, moved);
+      assert.equal(await same.run(), "resumes-after-move", same.log.join("\n"));
+      assert.match(same.log[0] ?? "", new RegExp(`the source moved from 127\\.0\\.0\\.1:${pg.port} to localhost:${pg.port} \\(connector "${name}" committed up to [0-9A-F]+/[0-9A-F]+\\); replication slot "${slot}" there exists at [0-9A-F]+/[0-9A-F]+: Debezium resumes from it without a snapshot`));
+
+      // The new server has no slot (a PostgreSQL 16 standby, or no failover slot): the gap, from the committed LSN.
+      await client.stop(name);
+      await waitFor("connector STOPPED", async () => (await connectorState(name)) === "STOPPED", 30000);
+      await dbz.waitForSlot(slot, false, 30000);
+      await pg.query("SELECT pg_drop_replication_slot($1)", [slot]);
+      const offsets = await target.storedOffsets(name);
+      let message = "";
+      await assert.rejects(check(name, slot, { ...moved, sourceMajor: 16 }).run(), (err: Error) => ((message = err.message), true));
+      assert.match(message, new RegExp(`the source moved from 127\\.0\\.0\\.1:${pg.port} to localhost:${pg.port} \\(connector "${name}" committed up to ([0-9A-F]+/[0-9A-F]+)\\), which has no replication slot "${slot}": PostgreSQL 16 cannot synchronize slots to a standby`));
+      assert.match(message, /changes committed after [0-9A-F]+\/[0-9A-F]+ up to the new slot's start are not captured/);
+      assert.match(message, /Set onSlotLoss: "resnapshot" to stop the connector, clear its offsets, create the slot and snapshot all tables again \(on PostgreSQL 17, a failover slot synchronized to the standby avoids the gap: see `standby`\)\. Nothing was changed\./);
+      assert.deepEqual(await target.storedOffsets(name), offsets, "offsets kept");
+      assert.equal(await slotState(slot), undefined, "no slot created");
+
+      const r = check(name, slot, { ...moved, policy: "resnapshot" });
+      assert.equal(await r.run(), "resnapshotted");
+      assert.ok(r.log.some((l) => l.includes("connector stopped without offsets; it snapshots again once it points at localhost")), r.log.join("\n"));
+      assert.equal((await slotState(slot))?.plugin, "pgoutput", "the slot exists again");
+      assert.equal(await connectorState(name), "STOPPED", "left to the connector's update");
+      assert.deepEqual((await client.getOffsets(name)).offsets, [], "offsets cleared");
+      await client.resume(name);
+      await waitFor("a second snapshot", async () => (await snapshotRows()) >= 4, 90000);
     });
   });
 }

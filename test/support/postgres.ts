@@ -51,6 +51,8 @@ export interface PgServer {
   readonly superuser: string;
   readonly superPassword: string;
   readonly dataDir: string;
+  /** The settings it runs with (-c name=value). */
+  readonly settings: Readonly<Record<string, string | number>>;
   /** Superuser connection fields for a database (default "postgres"). */
   connection(database?: string, overrides?: Partial<PostgresConnectionInput>): PostgresConnectionInput;
   /** postgres://postgres:...@127.0.0.1:port/db */
@@ -63,6 +65,8 @@ export interface PgServer {
   stop(): Promise<void>;
   /** Starts a stopped server again on the same port. */
   start(): Promise<void>;
+  /** Immediate shutdown (SIGQUIT to the postmaster): no checkpoint, as in a crash. */
+  kill(): Promise<void>;
   /** Stops and removes everything. */
   destroy(): Promise<void>;
 }
@@ -188,13 +192,35 @@ export async function startPostgres(opts: StartOptions): Promise<PgServer> {
   }
   chownTree(dir);
 
-  const port = await freePort();
+  return launch(opts.major, dir, dataDir, settings, await freePort());
+}
+
+/** The server object of a data directory (initialized or copied) and its settings, started. */
+async function launch(major: number, dir: string, dataDir: string, settings: Record<string, string | number>, port: number): Promise<PgServer> {
+  const native = binDir(major);
+  const env = { ...process.env, LD_LIBRARY_PATH: path.join(native, "lib"), LC_ALL: "C", LANG: "C" };
+  const ids = isRoot ? { uid: RUN_AS, gid: RUN_AS } : {};
   const entry: { proc?: ChildProcess; dir: string } = { dir };
   live.add(entry);
   const { Client } = require("pg") as typeof import("pg");
+  /** Fast shutdown (SIGINT) or immediate shutdown (SIGQUIT); SIGKILL if it takes over 15 s. */
+  const halt = async (signal: "SIGINT" | "SIGQUIT") => {
+    const proc = entry.proc;
+    if (!proc || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => proc.kill("SIGKILL"), 15000);
+      proc.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      proc.kill(signal);
+    });
+    entry.proc = undefined;
+  };
 
   const server: PgServer = {
-    major: opts.major,
+    major,
+    settings,
     host: "127.0.0.1",
     port,
     superuser: "postgres",
@@ -229,29 +255,18 @@ export async function startPostgres(opts: StartOptions): Promise<PgServer> {
       proc.stderr?.on("data", (d) => (stderr += String(d)));
       const deadline = Date.now() + 30000;
       for (;;) {
-        if (proc.exitCode !== null) throw new Error(`PostgreSQL ${opts.major} exited at start: ${stderr}`);
+        if (proc.exitCode !== null) throw new Error(`PostgreSQL ${major} exited at start: ${stderr}`);
         try {
           await server.query("SELECT 1");
           return;
         } catch (err) {
-          if (Date.now() > deadline) throw new Error(`PostgreSQL ${opts.major} did not accept connections in 30 s: ${String(err)} ${stderr}`);
+          if (Date.now() > deadline) throw new Error(`PostgreSQL ${major} did not accept connections in 30 s: ${String(err)} ${stderr}`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
     },
-    async stop() {
-      const proc = entry.proc;
-      if (!proc || proc.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => proc.kill("SIGKILL"), 15000);
-        proc.once("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        proc.kill("SIGINT");
-      });
-      entry.proc = undefined;
-    },
+    stop: () => halt("SIGINT"),
+    kill: () => halt("SIGQUIT"),
     async destroy() {
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -260,6 +275,54 @@ export async function startPostgres(opts: StartOptions): Promise<PgServer> {
   };
   await server.start();
   return server;
+}
+
+export interface StandbyOptions {
+  /** The physical slot on the primary the standby streams from (created here, reserving WAL at once). */
+  physicalSlot: string;
+  /** Settings of the standby (written to its postgresql.auto.conf). Default: hot_standby_feedback on and, on 17, sync_replication_slots on. */
+  settings?: Record<string, string | number>;
+}
+
+/**
+ * A streaming standby of `primary` on 127.0.0.1, made from a cold copy of its
+ * data directory (the packages ship no pg_basebackup): the primary gets a
+ * physical slot, is stopped, copied and started again; the copy gets
+ * standby.signal, primary_conninfo (with dbname, which slot synchronization
+ * needs) and primary_slot_name. Settings the primary got with ALTER SYSTEM
+ * travel with the copy, so make such changes after this.
+ */
+export async function startStandby(primary: PgServer, o: StandbyOptions): Promise<PgServer> {
+  await primary.query("SELECT pg_catalog.pg_create_physical_replication_slot($1, true)", [o.physicalSlot]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cdc-pg${primary.major}-standby-`));
+  fs.chmodSync(dir, 0o755);
+  const dataDir = path.join(dir, "data");
+  await primary.stop();
+  try {
+    execFileSync("cp", ["-a", primary.dataDir, dataDir]);
+  } finally {
+    await primary.start();
+  }
+  fs.rmSync(path.join(dataDir, "postmaster.pid"), { force: true });
+  // Slots are per server: the copy must not keep the primary's (its own physical slot included).
+  for (const slot of fs.readdirSync(path.join(dataDir, "pg_replslot"))) fs.rmSync(path.join(dataDir, "pg_replslot", slot), { recursive: true, force: true });
+  fs.writeFileSync(path.join(dataDir, "standby.signal"), "");
+  const conninfo = `host=127.0.0.1 port=${primary.port} user=${primary.superuser} password=${primary.superPassword} dbname=postgres application_name=${o.physicalSlot}`;
+  // The standby's own settings go to postgresql.auto.conf, as ALTER SYSTEM writes them (so tests can change
+  // them with ALTER SYSTEM); the primary's command-line settings apply to both.
+  const own: Record<string, string | number> = {
+    primary_conninfo: conninfo,
+    primary_slot_name: o.physicalSlot,
+    hot_standby: "on",
+    hot_standby_feedback: "on",
+    ...(primary.major >= 17 ? { sync_replication_slots: "on" } : {}),
+    ...o.settings,
+  };
+  const auto = Object.entries(own).map(([k, v]) => `${k} = '${String(v).replace(/'/g, "''")}'`);
+  fs.appendFileSync(path.join(dataDir, "postgresql.auto.conf"), auto.join("\n") + "\n");
+  chownTree(dir);
+  const settings: Record<string, string | number> = { ...primary.settings, unix_socket_directories: dir };
+  return launch(primary.major, dir, dataDir, settings, await freePort());
 }
 
 const shared = new Map<number, Promise<PgServer>>();

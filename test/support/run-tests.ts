@@ -12,6 +12,7 @@
  * mocha process with them instead.
  */
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
@@ -21,10 +22,16 @@ const ALL = "build/test/**/*.test.js";
 function mocha(args: string[], stream: boolean): Promise<{ code: number; output: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mochaBin, ...args], { cwd: repoRoot, stdio: ["ignore", stream ? "inherit" : "pipe", stream ? "inherit" : "pipe"] });
+    const child = spawn(process.execPath, [mochaBin, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout?.on("data", (d: Buffer) => (output += d));
-    child.stderr?.on("data", (d: Buffer) => (output += d));
+    child.stdout?.on("data", (d: Buffer) => {
+      output += d;
+      if (stream) process.stdout.write(d);
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      output += d;
+      if (stream) process.stderr.write(d);
+    });
     child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output, seconds: (Date.now() - started) / 1000 }));
   });
 }
@@ -41,13 +48,32 @@ const REST = { name: "PostgreSQL and Connect double suites", args: ["--grep", "@
  */
 const DIFFERENTIAL = { name: "the Connect double against the real stack (@differential)", args: ["--grep", "@differential", ALL] };
 
+/** Mocha's failure report of a run (from "N failing" on), empty when none failed. */
+function failureReport(output: string): string {
+  const at = output.search(/^ {2}\d+ failing/m);
+  return at < 0 ? "" : output.slice(at).trimEnd();
+}
+
+/**
+ * Repeats every group's failures at the very end (a long log is often read from its tail), and
+ * writes them to TEST_FAILURES_FILE when set (CI prints that file after its other legs).
+ */
+function recap(runs: Array<{ name: string; output: string; code: number }>): void {
+  const failed = runs.filter((r) => r.code !== 0);
+  if (!failed.length) return;
+  const text = failed.map((r) => `== failures of ${r.name} (exit ${r.code})\n${failureReport(r.output) || "(no mocha failure report: see its output above)"}`).join("\n\n") + "\n";
+  process.stdout.write(`\n${text}`);
+  if (process.env.TEST_FAILURES_FILE) fs.writeFileSync(process.env.TEST_FAILURES_FILE, text);
+}
+
 async function main(): Promise<number> {
   const extra = process.argv.slice(2);
   if (extra.length) return (await mocha(extra, true)).code;
   if (process.env.TEST_SERIAL === "1") {
-    let code = 0;
-    for (const g of [REST, REAL, DIFFERENTIAL, ENGINE]) code = Math.max(code, (await mocha(g.args, true)).code);
-    return code;
+    const runs = [];
+    for (const g of [REST, REAL, DIFFERENTIAL, ENGINE]) runs.push({ ...(await mocha(g.args, true)), name: g.name });
+    recap(runs);
+    return Math.max(...runs.map((r) => r.code));
   }
   const buffered = (g: { name: string; args: string[] }) => mocha(g.args, false).then((r) => ({ ...r, name: g.name }));
   const print = (r: { name: string; output: string; seconds: number }) =>
@@ -61,6 +87,12 @@ async function main(): Promise<number> {
   print(engineDone);
   process.stdout.write(`\n== ${DIFFERENTIAL.name}, alone\n`);
   const differential = await mocha(DIFFERENTIAL.args, true);
+  recap([
+    { ...rest, name: REST.name },
+    realDone,
+    engineDone,
+    { ...differential, name: DIFFERENTIAL.name },
+  ]);
   return Math.max(rest.code, realDone.code, differential.code, engineDone.code);
 }
 

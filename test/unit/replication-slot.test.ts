@@ -120,12 +120,14 @@ describe("ReplicationSlot SQL", () => {
     assert.match(readSlotSql(14), /s\.two_phase AS two_phase/);
     assert.match(readSlotSql(16), /false AS failover/);
     assert.match(readSlotSql(17), /s\.failover AS failover/);
+    assert.match(readSlotSql(16), /false AS synced/);
+    assert.match(readSlotSql(17), /s\.synced AS synced/);
   });
 
   it("names every difference of an existing slot", () => {
     const live: LiveSlot = {
       name: "s1", plugin: "test_decoding", slotType: "logical", database: "other", temporary: false, active: false, activePid: null,
-      restartLsn: null, confirmedFlushLsn: null, walStatus: null, retainedWalBytes: null, twoPhase: false, failover: false,
+      restartLsn: null, confirmedFlushLsn: null, walStatus: null, retainedWalBytes: null, twoPhase: false, failover: false, synced: false,
       holderApplication: null, holderAddress: null, holderUser: null,
     };
     assert.deepEqual(slotDifferences(spec, live, "app", 17), [

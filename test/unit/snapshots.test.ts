@@ -5,8 +5,9 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { collectionRegex, snapshotSignalData } from "pulumi-postgres-cdc/dist/debezium/collections.js";
-import { signalProgress, tablesToSnapshot, type SnapshotIntent } from "pulumi-postgres-cdc/dist/debezium/snapshots.js";
-import { lsnToNumber, signalShapeProblem } from "pulumi-postgres-cdc/dist/postgres/signals.js";
+import { committedLsn, signalProgress, tablesToSnapshot, type SnapshotIntent } from "pulumi-postgres-cdc/dist/debezium/snapshots.js";
+import { formatLsn, lsnToNumber } from "pulumi-postgres-cdc/dist/postgres/lsn.js";
+import { signalShapeProblem } from "pulumi-postgres-cdc/dist/postgres/signals.js";
 
 const intent = (tables: string[], extra: Partial<SnapshotIntent> = {}): SnapshotIntent => ({ tables, onTablesAdded: "snapshot", ...extra });
 
@@ -54,6 +55,11 @@ describe("incremental snapshot planning (pure)", () => {
     const lsn = lsnToNumber("0/1540000");
     assert.equal(lsn, 0x1540000);
     assert.equal(lsnToNumber("1/0"), 2 ** 32);
+    assert.equal(formatLsn(lsnToNumber("16/B374D848")), "16/B374D848");
+    fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => lsnToNumber(formatLsn(n)) === n));
+    assert.equal(committedLsn([{ offset: { lsn: 5, lsn_commit: 7 } }, { offset: null }]), 7);
+    assert.equal(committedLsn([{ offset: { lsn: 5 } }]), 5);
+    assert.equal(committedLsn([{ offset: { ts_usec: 1 } }]), undefined);
     const off = (o: Record<string, unknown>) => [{ offset: o }];
     assert.equal(signalProgress(off({ incremental_snapshot_correlation_id: "sig", lsn: lsn - 10 }), "sig", lsn), "running");
     assert.equal(signalProgress(off({ incremental_snapshot_correlation_id: "other", lsn: lsn - 10, lsn_commit: lsn - 10 }), "sig", lsn), "pending");
