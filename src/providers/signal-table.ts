@@ -7,6 +7,7 @@ import { isDatabaseGone, withSession } from "../postgres/connection";
 import { dropSignalTable, ensureSignalTable, readSignalTable, type SignalTableRecord } from "../postgres/signals";
 import { containsUnknown } from "../validation/common";
 import { signalTableSchema, type SignalTableInputs } from "../validation/signal-table";
+import { targetDatabase } from "../validation/target";
 import { checkWith, type ConnectionProps, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
 
 const KIND = "SignalTable";
@@ -34,15 +35,6 @@ async function ensure(i: SignalTableInputs): Promise<SignalTableOutputs> {
   return plainJson({ connection: i.connection, connectionString: i.connectionString, table: i.table, role: i.role, database: conn.database, ...record });
 }
 
-function targetOf(props: Record<string, unknown>): string | undefined {
-  try {
-    const c = resolveConnection(props as ConnectionProps, KIND);
-    return `${c.host}:${c.port}/${c.database}`;
-  } catch {
-    return undefined;
-  }
-}
-
 export const provider = {
   async check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<dynamic.CheckResult> {
     const result = checkWith(signalTableSchema, news, KIND);
@@ -60,9 +52,10 @@ export const provider = {
     if (containsUnknown(n)) return { changes: true, replaces: n.table !== olds.table ? ["table"] : [], deleteBeforeReplace: true };
     const replaces: string[] = [];
     if (n.table !== olds.table) replaces.push("table");
-    const before = targetOf(olds as unknown as Record<string, unknown>);
-    const after = targetOf(n);
-    if (before && after && before !== after) replaces.push(n.connectionString !== undefined ? "connectionString" : "connection");
+    // Another database is another table; another host or port is the same database reached elsewhere (a
+    // promoted standby after a failover, a new address): updated in place, like the pipeline's other resources.
+    const after = targetDatabase(n as { connection?: { database?: unknown }; connectionString?: unknown });
+    if (after !== undefined && after !== olds.database) replaces.push(n.connectionString !== undefined ? "connectionString" : "connection");
     const connectionChanged = !sameJson(olds.connection, n.connection) || !sameJson(olds.connectionString, n.connectionString);
     const changes = replaces.length > 0 || connectionChanged || n.role !== olds.role || !!olds.missing?.length;
     return { changes, replaces, deleteBeforeReplace: true };

@@ -48,6 +48,7 @@ const enabled = process.env.REAL_ENGINE !== "off" && connectTargets().includes("
     assert.match(r.moveError!, /Nothing was changed/);
     assert.deepEqual(r.lostByDatabase, [], "acknowledged rows missing on the promoted server");
     assert.deepEqual(r.lost, [], "after the re-snapshot every row on the promoted server is in the topic");
-    assert.ok(r.snapshotEventsAfterFailover >= r.onNewPrimary, "the re-snapshot read every row");
+    // Rows written while the snapshot ran may arrive by streaming instead; every row of the table before it is read again.
+    assert.ok(r.snapshotEventsAfterFailover >= r.existing, `the re-snapshot read the table again (${r.snapshotEventsAfterFailover} "r" events)`);
   });
 });
