@@ -3,7 +3,7 @@
  * shared by the generated connector config and the signals sent to a running
  * connector. No I/O, no Pulumi.
  */
-import { parseTableName } from "../postgres/connection";
+import { parseTableName } from "../validation/table-name";
 
 /** Escapes a literal for a Java regular expression (Debezium matches include lists as anchored regexes). */
 export function javaRegexLiteral(s: string): string {

@@ -11,7 +11,8 @@ import { debeziumConfig, type SnapshotMode } from "./debezium-config";
 import { pipelineGate, type SlotLossPolicy, type StandbyInput } from "./gate";
 import { CdcError } from "../errors";
 import { parseConnectionString, slotName, type PostgresConnectionInput } from "../validation/common";
-import { assertPipelineArgs, normalizeTables, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
+import { assertPipelineArgs, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
+import { normalizeTables } from "../validation/table-name";
 
 /** Arguments of a {@link CdcPipeline}. */
 export interface CdcPipelineArgs {

@@ -14,7 +14,7 @@
  * (`signal.data.collection`).
  */
 import { collectionList, javaRegexLiteral } from "../debezium/collections";
-import { parseTableName, type TableRef } from "../postgres/connection";
+import { parseTableName, type TableRef } from "../validation/table-name";
 
 export { javaRegexLiteral };
 

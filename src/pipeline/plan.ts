@@ -3,8 +3,8 @@
  * the pipeline's arguments once they are known. No I/O, no Pulumi.
  */
 import { CdcError } from "../errors";
-import { parseTableName, tableKey } from "../postgres/connection";
-import { byteLength, defaultObjectName, MAX_IDENTIFIER_BYTES } from "../validation/common";
+import { defaultObjectName, identifier, MAX_IDENTIFIER_BYTES, slotName } from "../validation/common";
+import { normalizeTableName, normalizeTables, tableNameProblems } from "../validation/table-name";
 import { CONTROL_CHARACTERS } from "../validation/debezium-connector";
 import { snapshotModes, tableListProblems, topicMap, topicPrefixProblem, type SnapshotMode } from "./debezium-config";
 
@@ -47,11 +47,6 @@ export function pipelineNames(i: PipelineNamesInput): PipelineNames {
   };
 }
 
-/** "schema.table" for every table, duplicates removed, in the given order. */
-export function normalizeTables(tables: readonly string[]): string[] {
-  return [...new Set(tables.map((t) => tableKey(parseTableName(t))))];
-}
-
 /** Which tables get REPLICA IDENTITY FULL for `replicaIdentityFull`. */
 export function replicaIdentityTables(option: boolean | readonly string[] | undefined, tables: readonly string[], pipeline: string): string[] {
   if (!option) return [];
@@ -75,29 +70,25 @@ export function pipelineArgProblems(a: {
   heartbeatIntervalMs?: number;
 }): string[] {
   const p: string[] = [];
-  if (!/^[a-z0-9_]{1,63}$/.test(a.names.slotName)) {
-    p.push(`slotName "${a.names.slotName}": slot names may only contain lower case letters, digits and underscores, at most 63 characters`);
-  }
-  if (!a.names.publicationName || byteLength(a.names.publicationName) > MAX_IDENTIFIER_BYTES || a.names.publicationName.includes("\u0000")) {
-    p.push(`publicationName ${JSON.stringify(a.names.publicationName)}: must be 1 to 63 bytes, without NUL characters`);
-  }
+  // The resources' own rules for slot and publication names.
+  const slot = slotName.safeParse(a.names.slotName);
+  if (!slot.success) p.push(`slotName ${JSON.stringify(a.names.slotName)}: ${slot.error.issues.map((i) => i.message).join("; ")}`);
+  const publication = identifier("a publication name").safeParse(a.names.publicationName);
+  if (!publication.success) p.push(`publicationName ${JSON.stringify(a.names.publicationName)}: ${publication.error.issues.map((i) => i.message).join("; ")}`);
   if (!a.names.connectorName.trim() || CONTROL_CHARACTERS.test(a.names.connectorName)) {
     p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: must not be blank and must be free of control characters (Kafka Connect's rule)`);
   }
   const prefix = topicPrefixProblem(a.names.topicPrefix);
   if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
   p.push(...tableListProblems([...a.tables]));
-  // One rule for every table name, the signal table's included.
+  // One rule for every table name (the resources' own), the signal table's included.
   const nameProblem = (what: string, t: string): string | undefined => {
-    const r = parseTableName(t);
-    if (!r.schema || !r.table) return `${what} "${t}": expected "schema.table" or "table"`;
-    if (t.includes("\u0000")) return `${what} ${JSON.stringify(t)}: must not contain a NUL character`;
-    if (byteLength(r.schema) > MAX_IDENTIFIER_BYTES || byteLength(r.table) > MAX_IDENTIFIER_BYTES) return `${what} "${t}": schema and table names must be at most 63 bytes`;
-    return undefined;
+    const problems = tableNameProblems(t);
+    return problems.length ? `${what}: ${problems.join("; ")}` : undefined;
   };
   const signalProblem = nameProblem("signalTable", a.names.signalTable);
   if (signalProblem) p.push(signalProblem);
-  else if (a.tables.includes(tableKey(parseTableName(a.names.signalTable)))) {
+  else if (a.tables.includes(normalizeTableName(a.names.signalTable))) {
     p.push(`signalTable "${a.names.signalTable}" is also in tables: Debezium's signal table holds signals, not data; give it another name`);
   }
   for (const t of a.tables) {

@@ -8,7 +8,7 @@ import { requestIncrementalSnapshot, type SnapshotRequestResult } from "../debez
 import { CdcError } from "../errors";
 import { resolveConnection } from "../providers/common";
 import type { PostgresConnectionInput } from "../validation/common";
-import { normalizeTables } from "./plan";
+import { normalizeTables } from "../validation/table-name";
 
 export interface RequestSnapshotInput {
   /** How to reach the captured database (connection fields or a postgres:// string). */

@@ -1,3 +1,4 @@
+import type { TableRef } from "../validation/table-name";
 import type { ClientConfig, QueryResultRow } from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { CdcError, messageOf, redact } from "../errors";
@@ -232,28 +233,6 @@ export function ident(name: string): string {
   // package again each time (~0.1 ms), which added ~0.3 s to a 1,000-table pipeline.
   escapeIdentifier ??= (require("pg") as typeof import("pg")).escapeIdentifier;
   return escapeIdentifier(name);
-}
-
-/** A table reference: raw schema and table names (not SQL-quoted). */
-export interface TableRef {
-  schema: string;
-  table: string;
-}
-
-/**
- * Splits "schema.table" at the first dot; a bare name means schema public.
- * Names are raw: "public.Order Items" is the table `Order Items`. A schema name
- * containing a dot cannot be written this way.
- */
-export function parseTableName(name: string): TableRef {
-  const dot = name.indexOf(".");
-  if (dot < 0) return { schema: "public", table: name };
-  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
-}
-
-/** "schema.table" from a reference. */
-export function tableKey(t: TableRef): string {
-  return `${t.schema}.${t.table}`;
 }
 
 /** `"schema"."table"`, quoted with the driver's escaping. */

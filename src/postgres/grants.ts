@@ -20,7 +20,8 @@
  */
 import { CdcError } from "../errors";
 import type { PostgresConnection } from "../validation/common";
-import { ident, parseTableName, retryCatalogRace, withSession, type Session } from "./connection";
+import { parseTableName } from "../validation/table-name";
+import { ident, retryCatalogRace, withSession, type Session } from "./connection";
 
 /** One privilege, as recorded in state. Names are raw (not SQL-quoted). */
 export type Grant =

@@ -16,7 +16,8 @@
  * One catalog query whatever the number of tables. Knows nothing of Pulumi.
  */
 import type { PostgresConnection } from "../validation/common";
-import { ident, parseTableName, withSession, type Session } from "./connection";
+import { parseTableName } from "../validation/table-name";
+import { ident, withSession, type Session } from "./connection";
 
 /** One finding: which check, on which object, what is wrong, and what to run or change. */
 export interface PreflightFinding {

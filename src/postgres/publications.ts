@@ -7,13 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { CdcError } from "../errors";
-import {
-  byCodeUnit,
-  PUBLICATION_OPERATIONS,
-  splitTableName,
-  type PublicationOperation,
-  type PublicationTable,
-} from "../validation/publication";
+import { byCodeUnit } from "../validation/common";
+import { PUBLICATION_OPERATIONS, type PublicationOperation, type PublicationTable } from "../validation/publication";
+import { parseTableName } from "../validation/table-name";
 import { ident, requireMajor, sqlState, type Session } from "./connection";
 
 /** What a publication should look like (normalized: sorted tables, schemas, canonical operation order). */
@@ -56,7 +52,7 @@ export interface LivePublication {
 
 /** `"schema"."table"` from a raw "schema.table" name. */
 export function quotedTable(name: string): string {
-  const t = splitTableName(name);
+  const t = parseTableName(name);
   return `${ident(t.schema)}.${ident(t.table)}`;
 }
 
@@ -175,7 +171,7 @@ export async function readPublication(s: Session, name: string): Promise<LivePub
 /** Tables and schemas of a spec that do not exist, found with one query. */
 export async function missingObjects(s: Session, spec: Pick<PublicationSpec, "tables" | "schemas">): Promise<{ tables: string[]; schemas: string[] }> {
   if (!spec.tables.length && !spec.schemas.length) return { tables: [], schemas: [] };
-  const refs = spec.tables.map((t) => splitTableName(t.name));
+  const refs = spec.tables.map((t) => parseTableName(t.name));
   const rows = await s.query<{ kind: string; name: string }>(
     `SELECT 'table' AS kind, t.s || '.' || t.t AS name
        FROM unnest($1::text[], $2::text[]) AS t(s, t)

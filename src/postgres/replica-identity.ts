@@ -10,7 +10,8 @@
  */
 import { CdcError } from "../errors";
 import type { ReplicaIdentityValue } from "../validation/replica-identity";
-import { ident, parseTableName, qualified, retryCatalogRace, sqlState, type Session } from "./connection";
+import { parseTableName } from "../validation/table-name";
+import { ident, qualified, retryCatalogRace, sqlState, type Session } from "./connection";
 
 /** What the catalog says about one requested table. */
 export interface TableIdentity {

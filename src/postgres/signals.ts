@@ -9,7 +9,8 @@
  * signals. Knows nothing of Pulumi.
  */
 import { CdcError } from "../errors";
-import { ident, parseTableName, qualified, tableKey, type Session, type TableRef } from "./connection";
+import { parseTableName, tableKey, type TableRef } from "../validation/table-name";
+import { ident, qualified, type Session } from "./connection";
 
 /** What the connector's role needs on the signal table: read the signals, write and remove the watermark rows. */
 export const SIGNAL_PRIVILEGES = ["SELECT", "INSERT", "DELETE"] as const;

@@ -14,7 +14,7 @@ import {
 } from "../postgres/publications";
 import { containsUnknown, UNKNOWN, type PostgresConnectionInput } from "../validation/common";
 import {
-  normalizeTables,
+  normalizePublicationTables,
   PUBLICATION_OPERATIONS,
   publicationInputsSchema,
   type PublicationInputs,
@@ -115,7 +115,7 @@ export function desiredFields(news: Record<string, unknown>): Record<string, unk
     tables: known(news.tables, (v) => {
       if (v === undefined) return [];
       try {
-        return normalizeTables((v as unknown[]).map((t) => (typeof t === "string" ? { name: t } : (t as PublicationTable))));
+        return normalizePublicationTables((v as unknown[]).map((t) => (typeof t === "string" ? { name: t } : (t as PublicationTable))));
       } catch {
         return v;
       }

@@ -14,6 +14,16 @@ export function containsUnknown(value: unknown): boolean {
   return false;
 }
 
+/** Orders strings by UTF-16 code units, the same everywhere (independent of locale). */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorted (by code unit), de-duplicated copy, so that order and repeats in the inputs never cause a diff. */
+export function sortedUnique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort(byCodeUnit);
+}
+
 /** PostgreSQL truncates identifiers longer than NAMEDATALEN-1 = 63 bytes; we reject them instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
 

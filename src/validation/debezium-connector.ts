@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { postgresConnectionSchema } from "./common";
-import { normalizeTableName, tableNameSchema } from "./replica-identity";
+import { normalizeTableName, tableNameSchema } from "./table-name";
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { byteLength, identifier, MAX_IDENTIFIER_BYTES } from "./common";
+import { byCodeUnit, identifier } from "./common";
+import { normalizeTableName, tableNameSchema } from "./table-name";
 import { expressionProblem } from "./sql-expression";
 import { postgresTargetShape, requireTarget } from "./target";
 
@@ -16,43 +17,6 @@ export interface PublicationTable {
   /** Row filter (PostgreSQL 15+): an SQL expression, sent as written inside parentheses. */
   where?: string;
 }
-
-/** Splits "schema.table" at the first dot; a bare name is in schema public. */
-export function splitTableName(name: string): { schema: string; table: string } {
-  const dot = name.indexOf(".");
-  if (dot < 0) return { schema: "public", table: name };
-  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
-}
-
-/** "schema.table" with schema public filled in for a bare name. */
-export function normalizeTableName(name: string): string {
-  const t = splitTableName(name);
-  return `${t.schema}.${t.table}`;
-}
-
-/** Orders strings by UTF-16 code units, the same everywhere (independent of locale). */
-export function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const tableNameSchema = z
-  .string({ error: 'a table must be given as "schema.table" or "table" (schema public)' })
-  .min(1, { error: "a table name must not be empty" })
-  .superRefine((s, ctx) => {
-    const t = splitTableName(s);
-    if (t.schema === "" || t.table === "") {
-      ctx.addIssue({ code: "custom", message: `"${s}" is not "schema.table": the schema and the table name must both be non-empty` });
-    }
-    for (const [what, part] of [["schema", t.schema], ["table", t.table]] as const) {
-      if (byteLength(part) > MAX_IDENTIFIER_BYTES) {
-        ctx.addIssue({
-          code: "custom",
-          message: `the ${what} name "${part}" is longer than ${MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would silently truncate it. Use the real (shorter) name`,
-        });
-      }
-    }
-    if (s.includes("\u0000")) ctx.addIssue({ code: "custom", message: "a table name must not contain a NUL character" });
-  });
 
 const tableObjectSchema = z
   .object(
@@ -142,7 +106,7 @@ export const publicationInputsSchema = z
   })
   .transform((v) => ({
     ...v,
-    tables: normalizeTables(v.tables ?? []),
+    tables: normalizePublicationTables(v.tables ?? []),
     schemas: [...(v.schemas ?? [])].sort(byCodeUnit),
     operations: PUBLICATION_OPERATIONS.filter((o) => v.operations.includes(o)),
   }));
@@ -150,7 +114,7 @@ export const publicationInputsSchema = z
 export type PublicationInputs = z.output<typeof publicationInputsSchema>;
 
 /** Normal form of a table list: "schema.table" names, sorted; columns sorted; empty extras dropped. */
-export function normalizeTables(tables: ReadonlyArray<{ name: string; columns?: string[]; where?: string }>): PublicationTable[] {
+export function normalizePublicationTables(tables: ReadonlyArray<{ name: string; columns?: string[]; where?: string }>): PublicationTable[] {
   return tables
     .map((t) => {
       const out: PublicationTable = { name: normalizeTableName(t.name) };

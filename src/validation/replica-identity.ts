@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { byteLength, MAX_IDENTIFIER_BYTES } from "./common";
+import { sortedUnique } from "./common";
+import { normalizeTableName, tableNameSchema } from "./table-name";
 
 /** The replica identities a ReplicaIdentity resource can set (ALTER TABLE ... REPLICA IDENTITY <x>). */
 export const WANTED_IDENTITIES = ["full", "default", "nothing"] as const;
@@ -13,57 +14,6 @@ export type ReplicaIdentityValue = WantedIdentity | `index:${string}`;
 
 /** Default lock wait for ALTER TABLE, in milliseconds. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10000;
-
-/** Splits "schema.table" at the first dot; a bare name is in schema public. Raw names, not SQL-quoted. */
-function splitTable(name: string): { schema: string; table: string } {
-  const dot = name.indexOf(".");
-  return dot < 0 ? { schema: "public", table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
-}
-
-/** "table" -> "public.table"; "schema.table" unchanged. */
-export function normalizeTableName(name: string): string {
-  const t = splitTable(name);
-  return `${t.schema}.${t.table}`;
-}
-
-/** Orders strings by UTF-16 code units (independent of locale), so outputs are the same everywhere. */
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Sorted, de-duplicated copy, so that order and repeats in the inputs never cause a diff. */
-export function sortedUnique(values: readonly string[]): string[] {
-  return [...new Set(values)].sort(byCodeUnit);
-}
-
-/**
- * A table name as users write it: "schema.table" or "table" (schema public).
- * Raw, not SQL-quoted: "public.Order Items" is the table `Order Items`.
- */
-export const tableNameSchema = z
-  .string({ error: 'a table must be given as "schema.table" or "table" (schema public)' })
-  .superRefine((s, ctx) => {
-    if (s.includes("\u0000")) {
-      ctx.addIssue({ code: "custom", message: `table name ${JSON.stringify(s)} contains a NUL character` });
-      return;
-    }
-    const t = splitTable(s);
-    if (t.schema === "" || t.table === "") {
-      ctx.addIssue({
-        code: "custom",
-        message: `table name ${JSON.stringify(s)} is not "schema.table" or "table": the schema and table names must both be non-empty`,
-      });
-      return;
-    }
-    for (const [what, part] of [["schema", t.schema], ["table", t.table]] as const) {
-      if (byteLength(part) > MAX_IDENTIFIER_BYTES) {
-        ctx.addIssue({
-          code: "custom",
-          message: `the ${what} name ${JSON.stringify(part)} is longer than ${MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would silently truncate it. Use the real (shorter) name`,
-        });
-      }
-    }
-  });
 
 /**
  * Inputs of a ReplicaIdentity after `check`: the connection as given (checked

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { identifier } from "./common";
-import { normalizeTableName, tableNameSchema } from "./replica-identity";
+import { normalizeTableName, tableNameSchema } from "./table-name";
 
 /**
  * Inputs of a SignalTable after `check`: the connection as given (checked

@@ -25,8 +25,8 @@ import { debeziumConfig, tableIncludeList, topicFor, topicMap } from "pulumi-pos
 import { identifier, slotName } from "pulumi-postgres-cdc/dist/validation/common.js";
 import { connectorName } from "pulumi-postgres-cdc/dist/validation/debezium-connector.js";
 import { publicationTableSchema } from "pulumi-postgres-cdc/dist/validation/publication.js";
-import { tableNameSchema as grantTableSchema } from "pulumi-postgres-cdc/dist/validation/replication-grant.js";
-import { tableNameSchema as identityTableSchema } from "pulumi-postgres-cdc/dist/validation/replica-identity.js";
+import { replicationGrantSchema } from "pulumi-postgres-cdc/dist/validation/replication-grant.js";
+import { replicaIdentitySchema } from "pulumi-postgres-cdc/dist/validation/replica-identity.js";
 import { fuzzRuns, fuzzSeed, hostileName, isPgIdentifier, isSlotName, show, slotCandidate } from "../support/hostile-names";
 
 const SEED = fuzzSeed();
@@ -357,8 +357,8 @@ describe(`Hostile names in the pure planner and Debezium config (fast-check, see
           const planner = problemsWith({}, [t]).length === 0;
           const resources = [
             publicationTableSchema.safeParse(t).success,
-            grantTableSchema.safeParse(t).success,
-            identityTableSchema.safeParse(t).success,
+            !replicationGrantSchema.safeParse({ role: "dbz", tables: [t] }).error?.issues.some((i) => i.path[0] === "tables"),
+            !replicaIdentitySchema.safeParse({ tables: [t], identity: "full" }).error?.issues.some((i) => i.path[0] === "tables"),
           ];
           // The resources accept commas (PostgreSQL does); the planner cannot, for Debezium's list.
           const expected = resources.every(Boolean) && !t.includes(",");

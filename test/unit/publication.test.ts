@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
 import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
 import { expressionProblem } from "pulumi-postgres-cdc/dist/validation/sql-expression.js";
-import { normalizeTables } from "pulumi-postgres-cdc/dist/validation/publication.js";
+import { normalizePublicationTables } from "pulumi-postgres-cdc/dist/validation/publication.js";
 import { diffPublication, provider } from "pulumi-postgres-cdc/dist/providers/publication.js";
 import {
   alterPublicationSql,
@@ -175,7 +175,7 @@ describe("Publication SQL", () => {
 
   it("builds CREATE with quoted names, column lists, row filters, schemas and options", () => {
     assert.equal(
-      createPublicationSql(spec({ tables: normalizeTables([{ name: "public.Order Items" }, { name: "s.t", columns: ["b", "a"], where: "a > 1" }]), schemas: ["Shop"] })),
+      createPublicationSql(spec({ tables: normalizePublicationTables([{ name: "public.Order Items" }, { name: "s.t", columns: ["b", "a"], where: "a > 1" }]), schemas: ["Shop"] })),
       `CREATE PUBLICATION "pub" FOR TABLE "public"."Order Items", "s"."t" ("a", "b") WHERE (a > 1), TABLES IN SCHEMA "Shop" WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = false)`,
     );
     assert.equal(

@@ -129,7 +129,7 @@ describe("ReplicationGrant provider check and diff (hosted)", () => {
     const r = await provider.check!({}, { __provider: text, connection: conn, role: "", tables: [".x", "a".repeat(64)], schemas: [3] });
     const reasons = (r.failures ?? []).map((f) => f.reason).join("\n");
     assert.match(reasons, /role must not be empty/);
-    assert.match(reasons, /neither part empty/);
+    assert.match(reasons, /neither part may be empty/);
     assert.match(reasons, /longer than 63 bytes/);
     assert.match(reasons, /schemas/);
     const c = await provider.check!({}, { __provider: text, connection: { ...conn, sslMode: "verify-full" }, role: "dbz" });
