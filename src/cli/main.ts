@@ -14,7 +14,7 @@ import type { ConnectClientOptions } from "../connect/client";
 import { requestSnapshot } from "../pipeline/snapshot";
 import { pipelineStatus, type PipelineStatus, type PipelineStatusInput } from "../pipeline/status";
 import { formatReport, preflight } from "../postgres/preflight";
-import { resolveConnection } from "../providers/common";
+import { resolveConnection } from "../validation/connection";
 import type { PostgresConnection, PostgresConnectionInput } from "../validation/common";
 
 /** Where a command writes; injectable for tests. */

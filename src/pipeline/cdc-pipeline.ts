@@ -12,6 +12,7 @@ import { pipelineGate, type SlotLossPolicy, type StandbyInput } from "./gate";
 import { CdcError } from "../errors";
 import { parseConnectionString, slotName, type PostgresConnectionInput } from "../validation/common";
 import { assertPipelineArgs, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
+import { withoutUndefined } from "../validation/connection";
 import { normalizeTables } from "../validation/table-name";
 
 /** Arguments of a {@link CdcPipeline}. */
@@ -190,7 +191,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
     const connectorSource = pulumi.secret(
       pulumi
         .all([source, args.connectorSource ?? {}, loginRole ?? {}])
-        .apply(([s, c, r]) => ({ ...s, ...roleLogin(r as { name?: string; password?: string }), ...stripUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
+        .apply(([s, c, r]) => ({ ...s, ...roleLogin(r as { name?: string; password?: string }), ...withoutUndefined(c as Record<string, unknown>) }) as PostgresConnectionInput),
     );
     const plan = pulumi
       .all([args.tables ?? [], args.slotName, args.publicationName, args.connectorName, args.topicPrefix, args.snapshotMode ?? "initial", args.heartbeat, args.signalTable ?? {}])
@@ -366,10 +367,6 @@ function standbyInput(pipeline: string, physicalSlot: string, connection: Postgr
 /** user/password of the login role, when the pipeline creates one. */
 function roleLogin(r: { name?: string; password?: string }): Partial<PostgresConnectionInput> {
   return r.name ? { user: r.name, password: r.password } : {};
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 function createTopics(

@@ -11,7 +11,7 @@ import { preflightSession, type PreflightReport } from "../postgres/preflight";
 import { withSession } from "../postgres/connection";
 import { readSlot, type SlotSpec } from "../postgres/slots";
 import { missingStandbySlotProblems, primaryFailoverProblems, readPrimaryFailoverFacts, readStandbyFacts, standbyProblems } from "../postgres/standby";
-import { resolveConnection } from "../providers/common";
+import { resolveConnection } from "../validation/connection";
 import { connectClusterSchema } from "../validation/debezium-connector";
 import type { PostgresConnectionInput } from "../validation/common";
 import { checkSlotLoss, type SlotLossPolicy } from "./slot-loss";

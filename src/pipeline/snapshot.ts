@@ -6,7 +6,7 @@
 import { ConnectClient, type ConnectClientOptions } from "../connect/client";
 import { requestIncrementalSnapshot, type SnapshotRequestResult } from "../debezium/request-snapshot";
 import { CdcError } from "../errors";
-import { resolveConnection } from "../providers/common";
+import { resolveConnection } from "../validation/connection";
 import type { PostgresConnectionInput } from "../validation/common";
 import { normalizeTables } from "../validation/table-name";
 

@@ -11,7 +11,7 @@ import { withSession } from "../postgres/connection";
 import { readSlot } from "../postgres/slots";
 import { readPrimaryFailoverFacts } from "../postgres/standby";
 import { isDebeziumHolder } from "../postgres/slot-activity";
-import { resolveConnection } from "../providers/common";
+import { resolveConnection } from "../validation/connection";
 import type { PostgresConnectionInput } from "../validation/common";
 
 export interface PipelineStatusInput {

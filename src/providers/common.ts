@@ -1,13 +1,7 @@
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import type { z } from "zod";
 import { CdcError } from "../errors";
-import {
-  containsUnknown,
-  parseConnectionString,
-  postgresConnectionSchema,
-  type PostgresConnection,
-  type PostgresConnectionInput,
-} from "../validation/common";
+import { containsUnknown } from "../validation/common";
 
 /** Property names Pulumi adds to every dynamic resource's inputs and outputs. */
 export const PROVIDER_KEY = "__provider";
@@ -58,37 +52,6 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, props: Record<strin
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  - ${i.path.join(".") || "(inputs)"}: ${i.message}`);
   throw new CdcError(`${resource}: invalid inputs:\n${lines.join("\n")}`);
-}
-
-/** Connection fields as accepted by every Postgres resource: `connection` or `connectionString`. */
-export interface ConnectionProps {
-  connection?: PostgresConnectionInput;
-  connectionString?: string;
-}
-
-/** The effective connection of a resource: the discrete fields, or the parsed connection string with the fields as overrides. */
-export function resolveConnection(props: ConnectionProps, resource: string): PostgresConnection {
-  let raw: PostgresConnectionInput | undefined = props.connection;
-  if (props.connectionString) {
-    let parsed: PostgresConnectionInput;
-    try {
-      parsed = parseConnectionString(props.connectionString);
-    } catch (err) {
-      throw new CdcError(`${resource}: ${(err as Error).message}`);
-    }
-    raw = { ...parsed, ...stripUndefined(props.connection ?? {}) } as PostgresConnectionInput;
-  }
-  if (!raw) throw new CdcError(`${resource}: give either connection (host, database, user, ...) or connectionString`);
-  const parsed = postgresConnectionSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - connection.${i.path.join(".")}: ${i.message}`);
-    throw new CdcError(`${resource}: invalid connection:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** "Publication pub_orders" style label for messages. */

@@ -22,7 +22,8 @@ import {
   type PublicationTable,
 } from "../validation/publication";
 import { normalizedConnection, targetDatabase } from "../validation/target";
-import { checkWith, label, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+import { checkWith, label, parseOrThrow, plainJson, sameJson, withoutProvider } from "./common";
+import { resolveConnection } from "../validation/connection";
 
 /** A published table as stored in state: the definition, plus PostgreSQL's printed row filter (to notice drift). */
 export interface PublicationTableState extends PublicationTable {

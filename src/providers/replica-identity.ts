@@ -21,7 +21,8 @@ import {
   type ReplicaIdentityValue,
   type WantedIdentity,
 } from "../validation/replica-identity";
-import { checkWith, type ConnectionProps, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+import { checkWith, parseOrThrow, plainJson, sameJson, withoutProvider } from "./common";
+import { type ConnectionProps, resolveConnection } from "../validation/connection";
 
 /** Outputs of a ReplicaIdentity, as stored in state. */
 export interface ReplicaIdentityOutputs {

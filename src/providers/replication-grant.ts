@@ -8,7 +8,8 @@ import { applyGrants, expectedPrivileges, readGrants, type Grant, type GrantReco
 import { isDatabaseGone } from "../postgres/connection";
 import { containsUnknown, type PostgresConnectionInput } from "../validation/common";
 import { replicationGrantSchema, type ReplicationGrantInputs } from "../validation/replication-grant";
-import { checkWith, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+import { checkWith, parseOrThrow, plainJson, sameJson, withoutProvider } from "./common";
+import { resolveConnection } from "../validation/connection";
 
 const KIND = "ReplicationGrant";
 

@@ -15,7 +15,8 @@ import {
   type SlotPlugin,
 } from "../validation/replication-slot";
 import { normalizedConnection, targetDatabase } from "../validation/target";
-import { checkWith, label, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+import { checkWith, label, parseOrThrow, plainJson, sameJson, withoutProvider } from "./common";
+import { resolveConnection } from "../validation/connection";
 
 /** Outputs of a ReplicationSlot (what state holds). Numbers are JSON numbers, LSNs strings. */
 export interface ReplicationSlotOutputs

@@ -8,7 +8,8 @@ import { dropSignalTable, ensureSignalTable, readSignalTable, type SignalTableRe
 import { containsUnknown } from "../validation/common";
 import { signalTableSchema, type SignalTableInputs } from "../validation/signal-table";
 import { targetDatabase } from "../validation/target";
-import { checkWith, type ConnectionProps, parseOrThrow, plainJson, resolveConnection, sameJson, withoutProvider } from "./common";
+import { checkWith, parseOrThrow, plainJson, sameJson, withoutProvider } from "./common";
+import { type ConnectionProps, resolveConnection } from "../validation/connection";
 
 const KIND = "SignalTable";
 

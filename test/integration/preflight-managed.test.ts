@@ -21,7 +21,7 @@
 import { strict as assert } from "node:assert";
 import { Client, type ClientConfig } from "pg";
 import { preflight, type PreflightFinding, type PreflightOptions, type PreflightReport } from "pulumi-postgres-cdc/dist/postgres/preflight.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/providers/common.js";
+import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
 import { pgMajors, startPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 const PW = "managed-pw-5r1q";

@@ -34,7 +34,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline, DebeziumConnector, debeziumConfig, pipelineStatus, Publication, ReplicaIdentity, ReplicationGrant, ReplicationSlot } from "pulumi-postgres-cdc";
 import { withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/providers/common.js";
+import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
 import { main as cli } from "pulumi-postgres-cdc/dist/cli/main.js";
 import { makeCertAuthority, type CertAuthority } from "../support/certs";
 import { debeziumPostgresPlugin } from "../support/connect-double/debezium-postgres";

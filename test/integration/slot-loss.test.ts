@@ -9,7 +9,7 @@
 import { strict as assert } from "node:assert";
 import { ConnectClient } from "pulumi-postgres-cdc/dist/connect/client.js";
 import { checkSlotLoss, type SlotLossCheck } from "pulumi-postgres-cdc/dist/pipeline/slot-loss.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/providers/common.js";
+import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
 import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
 import { setupDebeziumDatabase, waitFor, type DebeziumDatabase } from "../support/debezium-fixture";
 import { startPostgres, uniqueName, type PgServer } from "../support/postgres";
