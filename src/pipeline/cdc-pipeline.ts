@@ -13,6 +13,7 @@ import { CdcError } from "../errors";
 import { parseConnectionString, slotName, type PostgresConnectionInput } from "../validation/common";
 import { assertPipelineArgs, pipelineNames, replicaIdentityTables, topicMap } from "./plan";
 import { withoutUndefined } from "../validation/connection";
+import { DEFAULT_RUNNING_TIMEOUT_SECONDS } from "../validation/debezium-connector";
 import { normalizeTables } from "../validation/table-name";
 
 /** Arguments of a {@link CdcPipeline}. */
@@ -210,6 +211,9 @@ export class CdcPipeline extends pulumi.ComponentResource {
       ? pulumi.secret(pulumi.output(args.standby).apply((sb) => standbyInput(name, sb.physicalSlot, sb.connection as PostgresConnectionInput | string | undefined)))
       : pulumi.output(undefined);
     const failover = args.standby !== undefined;
+    // What the pipeline's slot is: the ReplicationSlot creates it so, and so does the gate should it have to
+    // recreate it (onSlotLoss: "resnapshot").
+    const slotSpec = { plugin: "pgoutput" as const, twoPhase: false, failover };
 
     const config = pulumi
       .all([plan, connectorSource, args.heartbeat, args.connectorConfig ?? {}])
@@ -243,7 +247,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
       standby,
       // Where the connector will point (its generated config, overrides included).
       connectorTarget: pulumi.unsecret(config.apply((c) => ({ host: c["database.hostname"] ?? "", port: Number(c["database.port"] ?? 5432) }))),
-      slotSpec: pulumi.output({ plugin: "pgoutput" as const, twoPhase: false, failover }),
+      slotSpec: pulumi.output(slotSpec),
     });
 
     const manageGrants = pulumi.output(args.manageGrants ?? true);
@@ -288,7 +292,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
     );
     this.slot = new ReplicationSlot(
       `${name}-slot`,
-      { connection: source, name: plan.names.slotName, plugin: "pgoutput", failover, onDeleteWhileActive: "wait" },
+      { connection: source, name: plan.names.slotName, ...slotSpec, onDeleteWhileActive: "wait" },
       // failover is set when the slot is created: adding `standby` later is checked by the gate (the slot must be
       // converted), removing it keeps the slot a failover slot instead of replacing it and losing its position.
       { ...parent, dependsOn: [this.publication], ignoreChanges: ["failover"] },
@@ -297,7 +301,7 @@ export class CdcPipeline extends pulumi.ComponentResource {
 
     const topicResources = args.topics ? createTopics(name, this, plan, args.topics, opts) : undefined;
 
-    const readyTimeout = pulumi.output(args.readyTimeoutSeconds ?? 300);
+    const readyTimeout = pulumi.output(args.readyTimeoutSeconds ?? DEFAULT_RUNNING_TIMEOUT_SECONDS);
     this.connector = new DebeziumConnector(
       `${name}-connector`,
       {

@@ -12,7 +12,7 @@ import { withSession } from "../postgres/connection";
 import { readSlot, type SlotSpec } from "../postgres/slots";
 import { missingStandbySlotProblems, primaryFailoverProblems, readPrimaryFailoverFacts, readStandbyFacts, standbyProblems } from "../postgres/standby";
 import { resolveConnection } from "../validation/connection";
-import { connectClusterSchema } from "../validation/debezium-connector";
+import { connectClusterSchema, DEFAULT_RUNNING_TIMEOUT_SECONDS } from "../validation/debezium-connector";
 import type { PostgresConnectionInput } from "../validation/common";
 import { checkSlotLoss, type SlotLossPolicy } from "./slot-loss";
 import type { PipelineNames } from "./plan";
@@ -120,7 +120,7 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
             slotName: plan.names.slotName,
             policy: onSlotLoss,
             preview,
-            timeoutMs: 300_000,
+            timeoutMs: DEFAULT_RUNNING_TIMEOUT_SECONDS * 1000,
             log: (l) => console.error(l),
             slot: ownSlot,
             sourceMajor: report.major,

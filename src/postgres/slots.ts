@@ -6,7 +6,7 @@
  */
 import { CdcError, messageOf } from "../errors";
 import { pollUntil } from "../poll";
-import { SLOT_PLUGINS, type DeleteWhileActive, type SlotPlugin } from "../validation/replication-slot";
+import type { DeleteWhileActive, SlotPlugin } from "../validation/replication-slot";
 import { requireMajor, sqlState, type Session } from "./connection";
 
 /** What a slot should be. */
@@ -53,12 +53,6 @@ export interface LiveSlot {
  */
 export function isSlotLost(live: Pick<LiveSlot, "walStatus">): boolean {
   return live.walStatus === "lost";
-}
-
-/** The spec that recreates an existing logical slot as it was (plugin, two-phase, failover); pgoutput when its plugin is not one we create. */
-export function specOfSlot(live: Pick<LiveSlot, "name" | "plugin" | "twoPhase" | "failover">): SlotSpec {
-  const plugin = SLOT_PLUGINS.find((p) => p === live.plugin) ?? "pgoutput";
-  return { name: live.name, plugin, twoPhase: live.twoPhase, failover: live.failover };
 }
 
 /** The query reading one slot ($1 = name) with its holder, for a server major. */

@@ -16,7 +16,7 @@ import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForStreaming } 
 import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
-import { debeziumConnectorInputsSchema, type ConnectorTargetState, type DebeziumConnectorInputs } from "../validation/debezium-connector";
+import { DEFAULT_RUNNING_TIMEOUT_SECONDS, debeziumConnectorInputsSchema, type ConnectorTargetState, type DebeziumConnectorInputs } from "../validation/debezium-connector";
 import { checkWith, parseOrThrow, plainJson, withoutProvider } from "./common";
 
 /** Outputs as stored in state. */
@@ -308,17 +308,18 @@ export const provider = {
 
   async delete(id: string, props: DebeziumConnectorOutputs): Promise<void> {
     const name = props.name ?? id;
+    const timeoutMs = (props.runningTimeoutSeconds ?? DEFAULT_RUNNING_TIMEOUT_SECONDS) * 1000;
     return withClient(props, async (client) => {
       if (props.resetOffsetsOnDelete) {
         const exists = await client.getConfig(name);
         if (exists) {
           await client.stop(name);
-          await waitForState(client, name, "STOPPED", { timeoutMs: (props.runningTimeoutSeconds ?? 300) * 1000, onProgress: progress });
+          await waitForState(client, name, "STOPPED", { timeoutMs, onProgress: progress });
           await client.deleteOffsets(name);
         }
       }
       await client.delete(name);
-      const deadline = Date.now() + (props.runningTimeoutSeconds ?? 300) * 1000;
+      const deadline = Date.now() + timeoutMs;
       const gone = await pollUntil(async () => ((await client.getConfig(name)) ? undefined : true), { timeoutMs: deadline - Date.now(), maxDelayMs: 200 });
       if (!gone) throw new CdcError(`${what(name)}: still present on ${client.url} after delete; check the Connect workers`);
       // The worker stops the task after the config is gone: wait until Debezium lets go of the slot,

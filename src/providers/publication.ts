@@ -14,8 +14,10 @@ import {
 } from "../postgres/publications";
 import { containsUnknown, UNKNOWN, type PostgresConnectionInput } from "../validation/common";
 import {
+  canonicalOperations,
+  canonicalSchemas,
   normalizePublicationTables,
-  PUBLICATION_OPERATIONS,
+  PUBLICATION_DEFAULTS,
   publicationInputsSchema,
   type PublicationInputs,
   type PublicationOperation,
@@ -112,7 +114,7 @@ export function desiredFields(news: Record<string, unknown>): Record<string, unk
   return {
     name: news.name,
     database: db,
-    allTables: known(news.allTables, (v) => v ?? false),
+    allTables: known(news.allTables, (v) => v ?? PUBLICATION_DEFAULTS.allTables),
     tables: known(news.tables, (v) => {
       if (v === undefined) return [];
       try {
@@ -121,11 +123,9 @@ export function desiredFields(news: Record<string, unknown>): Record<string, unk
         return v;
       }
     }),
-    schemas: known(news.schemas, (v) => (Array.isArray(v) ? [...(v as string[])].sort() : [])),
-    operations: known(news.operations, (v) =>
-      Array.isArray(v) ? PUBLICATION_OPERATIONS.filter((o) => (v as string[]).includes(o)) : [...PUBLICATION_OPERATIONS],
-    ),
-    publishViaPartitionRoot: known(news.publishViaPartitionRoot, (v) => v ?? false),
+    schemas: known(news.schemas, (v) => canonicalSchemas(Array.isArray(v) ? (v as string[]) : [])),
+    operations: known(news.operations, (v) => (Array.isArray(v) ? canonicalOperations(v as string[]) : [...PUBLICATION_DEFAULTS.operations])),
+    publishViaPartitionRoot: known(news.publishViaPartitionRoot, (v) => v ?? PUBLICATION_DEFAULTS.publishViaPartitionRoot),
     connection: known(news.connection, normalizedConnection),
     connectionString: news.connectionString,
   };
@@ -137,11 +137,11 @@ function storedFields(olds: Record<string, unknown>): Record<string, unknown> {
   return {
     name: olds.name,
     database: olds.database,
-    allTables: olds.allTables ?? false,
+    allTables: olds.allTables ?? PUBLICATION_DEFAULTS.allTables,
     tables: defs.map(({ rowFilter: _r, ...t }) => t),
     schemas: olds.schemas ?? [],
     operations: olds.operations,
-    publishViaPartitionRoot: olds.publishViaPartitionRoot ?? false,
+    publishViaPartitionRoot: olds.publishViaPartitionRoot ?? PUBLICATION_DEFAULTS.publishViaPartitionRoot,
     connection: olds.connection,
     connectionString: olds.connectionString,
   };

@@ -8,8 +8,8 @@ import { isDatabaseGone, withSession } from "../postgres/connection";
 import { createSlot, dropSlot, readSlot, type LiveSlot, type SlotSpec } from "../postgres/slots";
 import { containsUnknown, UNKNOWN, type PostgresConnectionInput } from "../validation/common";
 import {
-  DEFAULT_DELETE_TIMEOUT_SECONDS,
   replicationSlotInputsSchema,
+  SLOT_DEFAULTS,
   type DeleteWhileActive,
   type ReplicationSlotInputs,
   type SlotPlugin,
@@ -48,7 +48,7 @@ function outputsOf(
     connectionString: settings.connectionString,
     name: live.name,
     database: live.database ?? database,
-    plugin: (live.plugin ?? "pgoutput") as SlotPlugin,
+    plugin: (live.plugin ?? SLOT_DEFAULTS.plugin) as SlotPlugin,
     twoPhase: live.twoPhase,
     failover: live.failover,
     onDeleteWhileActive: settings.onDeleteWhileActive,
@@ -69,27 +69,21 @@ export const SLOT_REPLACE_FIELDS = ["name", "database", "plugin", "twoPhase", "f
 export function diffReplicationSlot(oldProps: Record<string, unknown>, newProps: Record<string, unknown>): dynamic.DiffResult {
   const olds = withoutProvider(oldProps);
   const news = withoutProvider(newProps);
-  const dflt = (v: unknown, d: unknown) => (v === undefined ? d : v);
   const db = containsUnknown(news.connection) || containsUnknown(news.connectionString) ? UNKNOWN : targetDatabase(news as { connection?: { database?: unknown } });
+  // Fields left out take the schema's defaults, on both sides (state written by older versions may lack some).
   const want: Record<string, unknown> = {
+    ...SLOT_DEFAULTS,
+    ...definedFields(news, SLOT_SETTINGS),
     name: news.name,
     database: db,
-    plugin: dflt(news.plugin, "pgoutput"),
-    twoPhase: dflt(news.twoPhase, false),
-    failover: dflt(news.failover, false),
-    onDeleteWhileActive: dflt(news.onDeleteWhileActive, "wait"),
-    deleteTimeoutSeconds: dflt(news.deleteTimeoutSeconds, DEFAULT_DELETE_TIMEOUT_SECONDS),
     connection: containsUnknown(news.connection) ? UNKNOWN : normalizedConnection(news.connection),
     connectionString: news.connectionString,
   };
   const have: Record<string, unknown> = {
+    ...SLOT_DEFAULTS,
+    ...definedFields(olds, SLOT_SETTINGS),
     name: olds.name,
     database: olds.database,
-    plugin: dflt(olds.plugin, "pgoutput"),
-    twoPhase: dflt(olds.twoPhase, false),
-    failover: dflt(olds.failover, false),
-    onDeleteWhileActive: dflt(olds.onDeleteWhileActive, "wait"),
-    deleteTimeoutSeconds: dflt(olds.deleteTimeoutSeconds, DEFAULT_DELETE_TIMEOUT_SECONDS),
     connection: olds.connection,
     connectionString: olds.connectionString,
   };
@@ -98,12 +92,19 @@ export function diffReplicationSlot(oldProps: Record<string, unknown>, newProps:
   return { changes: changed.length > 0, replaces, deleteBeforeReplace: true };
 }
 
+const SLOT_SETTINGS = Object.keys(SLOT_DEFAULTS) as Array<keyof typeof SLOT_DEFAULTS>;
+
+/** The given fields of a property bag whose value is not undefined. */
+function definedFields(props: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]));
+}
+
 function settingsOf(olds: Partial<ReplicationSlotOutputs>): Pick<ReplicationSlotOutputs, "connection" | "connectionString" | "onDeleteWhileActive" | "deleteTimeoutSeconds"> {
   return {
     connection: olds.connection,
     connectionString: olds.connectionString,
-    onDeleteWhileActive: olds.onDeleteWhileActive ?? "wait",
-    deleteTimeoutSeconds: olds.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS,
+    onDeleteWhileActive: olds.onDeleteWhileActive ?? SLOT_DEFAULTS.onDeleteWhileActive,
+    deleteTimeoutSeconds: olds.deleteTimeoutSeconds ?? SLOT_DEFAULTS.deleteTimeoutSeconds,
   };
 }
 

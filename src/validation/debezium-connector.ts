@@ -6,6 +6,9 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || host === "::1" || /^127\./.test(host);
 }
 
+/** Default of runningTimeoutSeconds (and of the streaming wait): how long to wait for RUNNING, for Debezium to hold the slot, and for a delete. */
+export const DEFAULT_RUNNING_TIMEOUT_SECONDS = 300;
+
 export const connectTlsSchema = z.object({
   ca: z.string().optional(),
   cert: z.string().optional(),
@@ -82,7 +85,7 @@ export const debeziumConnectorInputsSchema = z.object({
     }),
   state: z.enum(connectorStates, { error: `state must be one of ${connectorStates.join(", ")}` }).default("running"),
   waitForRunning: z.boolean().default(true),
-  runningTimeoutSeconds: z.number().positive({ error: "runningTimeoutSeconds must be positive" }).default(300),
+  runningTimeoutSeconds: z.number().positive({ error: "runningTimeoutSeconds must be positive" }).default(DEFAULT_RUNNING_TIMEOUT_SECONDS),
   validate: z.boolean().default(true),
   restartFailedTasks: z.boolean().default(true),
   resetOffsetsOnDelete: z.boolean().default(false),
@@ -90,7 +93,7 @@ export const debeziumConnectorInputsSchema = z.object({
     .object({
       connection: postgresConnectionSchema,
       slotName: z.string().min(1),
-      timeoutSeconds: z.number().positive().default(300),
+      timeoutSeconds: z.number().positive().default(DEFAULT_RUNNING_TIMEOUT_SECONDS),
     })
     .optional(),
   snapshots: z

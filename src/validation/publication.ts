@@ -48,6 +48,23 @@ const tableObjectSchema = z
 /** One entry of `tables`: a raw "schema.table" string or an object with column list and row filter. */
 export const publicationTableSchema = z.preprocess((v) => (typeof v === "string" ? { name: v } : v), tableObjectSchema);
 
+/** Defaults of a Publication's optional fields (the schema fills them in; diffs of partial inputs use them too). */
+export const PUBLICATION_DEFAULTS: { allTables: boolean; operations: PublicationOperation[]; publishViaPartitionRoot: boolean } = {
+  allTables: false,
+  operations: [...PUBLICATION_OPERATIONS],
+  publishViaPartitionRoot: false,
+};
+
+/** Operations in PostgreSQL's order, each once. */
+export function canonicalOperations(ops: readonly string[]): PublicationOperation[] {
+  return PUBLICATION_OPERATIONS.filter((o) => ops.includes(o));
+}
+
+/** Schemas sorted by code unit. */
+export function canonicalSchemas(schemas: readonly string[]): string[] {
+  return [...schemas].sort(byCodeUnit);
+}
+
 /** Publication inputs as the provider receives them (after the resource class filled in the default name). */
 export const publicationInputsSchema = z
   .object({
@@ -55,7 +72,7 @@ export const publicationInputsSchema = z
     name: identifier("name"),
     tables: z.array(publicationTableSchema, { error: "tables must be a list" }).optional(),
     schemas: z.array(identifier("a schema name"), { error: "schemas must be a list of schema names" }).optional(),
-    allTables: z.boolean({ error: "allTables must be true or false" }).default(false),
+    allTables: z.boolean({ error: "allTables must be true or false" }).default(PUBLICATION_DEFAULTS.allTables),
     operations: z
       .array(
         z.enum(PUBLICATION_OPERATIONS, {
@@ -64,8 +81,8 @@ export const publicationInputsSchema = z
         { error: `operations must be a list of ${PUBLICATION_OPERATIONS.join(", ")}` },
       )
       .min(1, { error: `operations must not be empty; give some of ${PUBLICATION_OPERATIONS.join(", ")} or leave it out for all four` })
-      .default([...PUBLICATION_OPERATIONS]),
-    publishViaPartitionRoot: z.boolean({ error: "publishViaPartitionRoot must be true or false" }).default(false),
+      .default(() => [...PUBLICATION_DEFAULTS.operations]),
+    publishViaPartitionRoot: z.boolean({ error: "publishViaPartitionRoot must be true or false" }).default(PUBLICATION_DEFAULTS.publishViaPartitionRoot),
   })
   .superRefine((v, ctx) => {
     requireTarget(v, ctx);
@@ -107,8 +124,8 @@ export const publicationInputsSchema = z
   .transform((v) => ({
     ...v,
     tables: normalizePublicationTables(v.tables ?? []),
-    schemas: [...(v.schemas ?? [])].sort(byCodeUnit),
-    operations: PUBLICATION_OPERATIONS.filter((o) => v.operations.includes(o)),
+    schemas: canonicalSchemas(v.schemas ?? []),
+    operations: canonicalOperations(v.operations),
   }));
 
 export type PublicationInputs = z.output<typeof publicationInputsSchema>;
