@@ -5,7 +5,7 @@
 import { CdcError } from "../errors";
 import { defaultObjectName, identifier, MAX_IDENTIFIER_BYTES, slotName } from "../validation/common";
 import { normalizeTableName, normalizeTables, tableNameProblems } from "../validation/table-name";
-import { CONTROL_CHARACTERS } from "../validation/debezium-connector";
+import { connectorName } from "../validation/debezium-connector";
 import { snapshotModes, tableListProblems, topicMap, topicPrefixProblem, type SnapshotMode } from "./debezium-config";
 
 export interface PipelineNamesInput {
@@ -70,14 +70,13 @@ export function pipelineArgProblems(a: {
   heartbeatIntervalMs?: number;
 }): string[] {
   const p: string[] = [];
-  // The resources' own rules for slot and publication names.
+  // The resources' own rules for slot, publication and connector names.
   const slot = slotName.safeParse(a.names.slotName);
   if (!slot.success) p.push(`slotName ${JSON.stringify(a.names.slotName)}: ${slot.error.issues.map((i) => i.message).join("; ")}`);
   const publication = identifier("a publication name").safeParse(a.names.publicationName);
   if (!publication.success) p.push(`publicationName ${JSON.stringify(a.names.publicationName)}: ${publication.error.issues.map((i) => i.message).join("; ")}`);
-  if (!a.names.connectorName.trim() || CONTROL_CHARACTERS.test(a.names.connectorName)) {
-    p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: must not be blank and must be free of control characters (Kafka Connect's rule)`);
-  }
+  const connector = connectorName.safeParse(a.names.connectorName);
+  if (!connector.success) p.push(`connectorName ${JSON.stringify(a.names.connectorName)}: ${connector.error.issues.map((i) => i.message).join("; ")}`);
   const prefix = topicPrefixProblem(a.names.topicPrefix);
   if (prefix) p.push(`${prefix}; set topicPrefix explicitly`);
   p.push(...tableListProblems([...a.tables]));
