@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
+import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { grantStatements, planGrants, type Catalog, type GrantRequest } from "pulumi-postgres-cdc/dist/postgres/grants.js";
+import { grantKey, grantStatements, planGrants, type Catalog, type Grant, type GrantRequest } from "pulumi-postgres-cdc/dist/postgres/grants/index.js";
 import { ReplicationGrant } from "pulumi-postgres-cdc/dist/resources/replication-grant.js";
 import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
@@ -231,5 +232,56 @@ describe("ReplicationGrant resource", () => {
     assert.deepEqual(opts.additionalSecretOutputs, ["connection", "connectionString"]);
     assert.equal(opts.deleteBeforeReplace, true);
     assert.equal(await pulumi.isSecret(seen.props.connection as pulumi.Output<unknown>), true);
+  });
+});
+
+describe("ReplicationGrant planning: properties (fast-check)", () => {
+  const TABLES = ["public.a", "public.b", "public.c", "s1.d", "s1.e"];
+  const split = (t: string) => ({ schema: t.split(".")[0]!, table: t.split(".")[1]! });
+  /** The catalog for a role that holds `direct` (table keys and schema names) directly. */
+  const catalogWith = (direct: Set<string>): Catalog =>
+    catalog({
+      role: { super: false, replication: direct.has("REPLICATION") },
+      tables: TABLES.map((t) => tableRow(split(t).schema, split(t).table, direct.has(t))),
+      schemaTables: TABLES.map((t) => tableRow(split(t).schema, split(t).table, direct.has(t))),
+      schemas: ["public", "s1"].map((s) => schemaRow(s, direct.has(s))),
+    });
+  /** What a grant adds to the role's direct privileges. */
+  const held = (g: Grant) => (g.privilege === "SELECT" ? `${g.schema}.${g.table}` : g.privilege === "USAGE" ? g.schema! : g.privilege === "REPLICATION" ? "REPLICATION" : grantKey(g));
+  const apply = (direct: Set<string>, plan: { toGrant: Grant[]; toRevoke: Grant[] }) => {
+    const next = new Set(direct);
+    for (const g of plan.toGrant) next.add(held(g));
+    for (const g of plan.toRevoke) next.delete(held(g));
+    return next;
+  };
+  const had = fc.subarray([...TABLES, "public", "s1", "REPLICATION"]);
+  const wanted = fc.subarray(TABLES, { minLength: 1 });
+
+  it("never revokes what the role had before, over any sequence of table lists, and delete revokes only what it granted", () => {
+    fc.assert(
+      fc.property(had, wanted, wanted, (before, first, second) => {
+        const original = new Set(before);
+        let direct = new Set(original);
+        let record = { granted: [] as Grant[], kept: [] as Grant[] } as Parameters<typeof planGrants>[2];
+        for (const tables of [first, second]) {
+          const plan = planGrants("dbz", req({ tables }), record, catalogWith(direct), 17);
+          assert.deepEqual(plan.problems, []);
+          for (const g of plan.toRevoke) assert.ok(!original.has(held(g)), `revoked ${grantKey(g)}, which the role had before`);
+          for (const g of plan.toGrant) assert.ok(!direct.has(held(g)), `granted ${grantKey(g)} again`);
+          direct = apply(direct, plan);
+          for (const t of tables) assert.ok(direct.has(t), `${t} is held after the plan`);
+          record = plan.record;
+        }
+        const grantedKeys = new Set(record.granted.map(grantKey));
+        const del = planGrants("dbz", null, record, catalogWith(direct), 17);
+        for (const g of del.toRevoke) {
+          assert.ok(grantedKeys.has(grantKey(g)), `delete revoked ${grantKey(g)}, which this resource did not grant`);
+          assert.ok(!original.has(held(g)), `delete revoked ${grantKey(g)}, which the role had before`);
+        }
+        const after = apply(direct, del);
+        for (const k of original) assert.ok(after.has(k), `${k} survived the delete`);
+      }),
+      { seed: 20261207, numRuns: 300 },
+    );
   });
 });
