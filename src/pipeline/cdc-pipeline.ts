@@ -15,10 +15,16 @@ import type { SlotLossPolicy } from "./gate";
 export interface CdcPipelineArgs {
   /**
    * How Pulumi reaches the database to set it up (grants, publication, slot): connection fields, or a
-   * connection string "postgres://user:password@host:5432/db?sslmode=require". Stored as a secret.
+   * connection string "postgres://user:password@host:5432/db?sslmode=require". Stored as a secret. Required.
+   * Another host, port or credentials (e.g. the promoted server after a failover) update every child in
+   * place and point the connector there, after the checks of `onSlotLoss`; another database replaces the
+   * pipeline's objects (they live in that database).
    */
   source: pulumi.Input<PostgresConnectionArgs | string>;
-  /** The Kafka Connect cluster that runs Debezium. */
+  /**
+   * The Kafka Connect cluster that runs Debezium (url, auth, TLS, timeouts). Required. Another `url` replaces
+   * the connector (it is created on the new cluster and deleted from the old one; its offsets stay behind).
+   */
   connect: pulumi.Input<ConnectClusterArgs>;
   /**
    * Tables to capture, "schema.table" or "table" (= public.table), raw names.
@@ -30,7 +36,10 @@ export interface CdcPipelineArgs {
   tables?: pulumi.Input<pulumi.Input<string>[]>;
   /** Topic prefix; topics are `<prefix>.<schema>.<table>`. Default: the pipeline name. Changing it replaces nothing but makes Debezium write to new topics. */
   topicPrefix?: pulumi.Input<string>;
-  /** Debezium snapshot.mode. Default "initial": snapshot existing rows, then stream. */
+  /**
+   * Debezium snapshot.mode. Default "initial": snapshot existing rows, then stream. Changing it updates the
+   * connector in place; it matters when Debezium has no offsets (first start, or after a re-snapshot).
+   */
   snapshotMode?: pulumi.Input<SnapshotMode>;
   /** Replication slot name. Default `<name>_slot` (lower-cased, [a-z0-9_]). Changing it replaces the slot and the connector's position. */
   slotName?: pulumi.Input<string>;
@@ -42,18 +51,21 @@ export interface CdcPipelineArgs {
    * How the Connect workers reach the database (host, port, user, password, sslMode), when it differs from
    * `source` (e.g. a private address, or a dedicated Debezium role). Fields not given are taken from `source`.
    * Worker-side TLS files (database.sslrootcert, database.sslcert, database.sslkey) go in `connectorConfig`.
-   * The role named here (default: source.user) is the one that gets REPLICATION and SELECT.
+   * The role named here (default: source.user) is the one that gets REPLICATION and SELECT. Default: `source`.
+   * Changing it updates the connector in place (Connect restarts its task); another user moves the grants.
    */
   connectorSource?: pulumi.Input<Partial<PostgresConnectionArgs>>;
   /**
    * REPLICA IDENTITY FULL, so update and delete events carry the whole old row ("before").
    * true: every captured table (needs an explicit `tables` list); or a list of tables.
-   * The previous identity is restored on destroy.
+   * Default: none (identities left alone). Adding or removing tables sets or restores their identity in
+   * place; the previous identity is restored on destroy.
    */
   replicaIdentityFull?: pulumi.Input<boolean | pulumi.Input<string>[]>;
   /**
    * Debezium heartbeats, so an idle database does not pin WAL: heartbeat.interval.ms plus an action
-   * query. Default action: `SELECT pg_logical_emit_message(false, 'debezium-heartbeat', now()::varchar)`.
+   * query. Default: no heartbeats. Default action: `SELECT pg_logical_emit_message(false, 'debezium-heartbeat',
+   * now()::varchar)`. Changing it updates the connector in place.
    */
   heartbeat?: pulumi.Input<{ intervalMs: number; actionQuery?: string }>;
   /**
@@ -61,11 +73,19 @@ export interface CdcPipelineArgs {
    * replication factor, topic config). Needs a kafka provider in `opts.providers`
    * (`{ kafka: new kafka.Provider(...) }`). Topics are retained: removing a table or destroying the
    * pipeline leaves its topic and data in Kafka (delete them with kafka-topics.sh when you want them gone).
+   * Default: none (Connect or the broker creates topics on first write). Changing partitions or config
+   * updates the topics in place (partitions can only grow).
    */
   topics?: pulumi.Input<{ partitions?: number; replicationFactor?: number; config?: Record<string, string> }>;
-  /** Extra or overriding Debezium properties; they win over generated ones. */
+  /**
+   * Extra or overriding Debezium properties; they win over generated ones. Default: none. Changing them
+   * updates the connector in place (validated by Connect first; the task restarts with the new config).
+   */
   connectorConfig?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Wanted connector state. Default "running". */
+  /**
+   * Wanted connector state. Default "running". Changing it pauses (tasks stay, the slot stays held), stops
+   * (tasks removed, the slot released; Connect 3.5+) or resumes the connector in place.
+   */
   state?: pulumi.Input<"running" | "paused" | "stopped">;
   /**
    * What to do when the connector exists but its slot cannot continue where the connector left off: the
@@ -85,16 +105,22 @@ export interface CdcPipelineArgs {
    * does not revoke them on the next up. Changing the name replaces the role.
    */
   loginRole?: pulumi.Input<{ name: pulumi.Input<string>; password: pulumi.Input<string> }>;
-  /** Grant REPLICATION and SELECT to the connector's role. Default true. */
+  /**
+   * Grant REPLICATION and SELECT to the connector's role (and USAGE on the schemas). Default true. Setting it
+   * to false later revokes exactly what the pipeline granted, nothing the role had before.
+   */
   manageGrants?: pulumi.Input<boolean>;
   /**
    * Run the checks before creating anything, also in preview: the source preflight (wal_level, free slots and
    * WAL senders, missing tables, tables without primary key or replica identity, role, server version), failing
-   * with every problem at once, and the detection of a slot lost out of band (`onSlotLoss`). Default true.
-   * false skips both.
+   * with every problem at once, the detection of a slot lost out of band or behind a moved source
+   * (`onSlotLoss`), and the failover set-up of `standby`. Default true. false skips them all.
    */
   preflight?: pulumi.Input<boolean>;
-  /** Seconds to wait for the connector and its tasks to run and the slot to become active. Default 300. */
+  /**
+   * Seconds to wait for the connector and its tasks to run and for Debezium to hold the slot (after a
+   * snapshot, once it streams). Default 300. On timeout the up fails with the task's state and trace.
+   */
   readyTimeoutSeconds?: pulumi.Input<number>;
   /**
    * Debezium's signal table, which the pipeline creates, grants to the connector's role (SELECT, INSERT,

@@ -19,7 +19,7 @@ export function holderOf(slot: LiveSlot): string {
   return describeHolder(slot.activePid, slot);
 }
 
-/** Options of {@link waitForStreaming}. */
+/** Options of {@link waitForDebeziumToHoldSlot}. */
 export interface StreamingWaitOptions {
   timeoutMs: number;
   onProgress?: (line: string) => void;
@@ -59,7 +59,7 @@ export async function replicationProblem(s: Session, role: string): Promise<stri
  * is gone or the connector's role cannot replicate, and at the deadline when
  * the slot is still inactive or held by another backend, naming that backend.
  */
-export async function waitForStreaming(c: PostgresConnection, slotName: string, what: string, opts: StreamingWaitOptions): Promise<LiveSlot> {
+export async function waitForDebeziumToHoldSlot(c: PostgresConnection, slotName: string, what: string, opts: StreamingWaitOptions): Promise<LiveSlot> {
   const { timeoutMs, onProgress, check, role } = opts;
   let reported = Date.now();
   let roleChecked = !role;

@@ -12,7 +12,7 @@ import { throwIfFailed, waitForState } from "../connect/wait";
 import { CdcError } from "../errors";
 import { requestIncrementalSnapshot } from "../debezium/request-snapshot";
 import { tablesToSnapshot } from "../debezium/snapshots";
-import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForStreaming } from "../postgres/slot-activity";
+import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForDebeziumToHoldSlot } from "../postgres/slot-activity";
 import { readSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
@@ -107,7 +107,12 @@ async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boole
   }
 }
 
-async function settle(client: ConnectClient, i: DebeziumConnectorInputs, restartedAt?: number): Promise<ConnectorStateInfo | undefined> {
+/**
+ * Waits until the connector is as wanted: its state (RUNNING, PAUSED, STOPPED) with every task, and for a
+ * running connector with `streaming`, until Debezium holds the replication slot (streaming, not just RUNNING).
+ * A task that fails meanwhile ends the wait with its trace.
+ */
+async function waitUntilReady(client: ConnectClient, i: DebeziumConnectorInputs, restartedAt?: number): Promise<ConnectorStateInfo | undefined> {
   if (!i.waitForRunning) return client.getStatus(i.name);
   const wanted = CONNECT_STATE[i.state];
   const timeoutMs = i.runningTimeoutSeconds * 1000;
@@ -116,7 +121,7 @@ async function settle(client: ConnectClient, i: DebeziumConnectorInputs, restart
   // (a task that fails meanwhile ends the wait with its trace), then read the status once more.
   await waitForState(client, i.name, wanted, { timeoutMs, onProgress: progress, settleMs: 0, restartedAt });
   const role = typeof i.config["database.user"] === "string" ? i.config["database.user"] : undefined;
-  await waitForStreaming(i.streaming.connection, i.streaming.slotName, what(i.name), {
+  await waitForDebeziumToHoldSlot(i.streaming.connection, i.streaming.slotName, what(i.name), {
     timeoutMs: i.streaming.timeoutSeconds * 1000,
     onProgress: progress,
     check: () => throwIfFailed(client, i.name, wanted),
@@ -255,7 +260,7 @@ export const provider = {
           await applyState(client, i, status0?.connector.state);
           restartedAt = await restartFailed(client, i, status0);
         }
-        const status = await settle(client, i, restartedAt);
+        const status = await waitUntilReady(client, i, restartedAt);
         const info = await client.getConnector(i.name);
         return { id: i.name, outs: outputsOf(recorded, status, info?.type) };
       } catch (err) {
@@ -287,7 +292,7 @@ export const provider = {
       let status = await client.getStatus(i.name);
       await applyState(client, i, status?.connector.state);
       const restartedAt = await restartFailed(client, i);
-      status = await settle(client, i, restartedAt);
+      status = await waitUntilReady(client, i, restartedAt);
       await requestSnapshots(client, olds, i);
       const info = await client.getConnector(i.name);
       return { outs: outputsOf(i, status, info?.type ?? olds.type) };

@@ -3,13 +3,18 @@ import { providerStub } from "../providers/stub";
 import { DYNAMIC_MODULE, secretInput, withDefaults, type PostgresConnectionArgs } from "./common";
 import type { ConnectClusterArgs } from "./connect-args";
 
-/** A connector task as Kafka Connect reports it. */
+/**
+ * A connector task as Kafka Connect reported it at the last `pulumi up` or `pulumi refresh` (an output:
+ * it changes nothing, and the live state may have moved on; `pipelineStatus()` reads it live).
+ */
 export interface ConnectorTask {
+  /** The task number, from 0. */
   id: number;
-  /** RUNNING, PAUSED, FAILED, UNASSIGNED or RESTARTING */
+  /** RUNNING, PAUSED, FAILED, UNASSIGNED or RESTARTING. A FAILED task is restarted by the next `pulumi up` (restartFailedTasks). */
   state: string;
+  /** The worker running it, host:port as Connect reports it. */
   workerId: string;
-  /** The Java stack trace of a FAILED task. */
+  /** The Java stack trace of a FAILED task, secrets scrubbed. Absent otherwise. */
   trace?: string;
 }
 
