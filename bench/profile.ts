@@ -6,8 +6,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { CdcPipeline } from "pulumi-postgres-cdc";
-import * as connection from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { ConnectClient } from "pulumi-postgres-cdc/dist/connect/client.js";
+import * as connection from "#dist/postgres/connection.js";
+import { ConnectClient } from "#dist/connect/client.js";
 import { Engine } from "../test/support/engine";
 import { startConnectDouble } from "../test/support/connect-double/server";
 import { debeziumPostgresPlugin } from "../test/support/connect-double/debezium-postgres";
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     return attempt.apply(this, [...arguments] as unknown[]).finally(() => events.push({ at: s - t0, ms: performance.now() - s, what: `http ${String(method)} /${(segments as string[]).join("/")}` }));
   };
   for (const file of ["replication-grant", "publication", "replication-slot", "debezium-connector"]) {
-    const p = require(`pulumi-postgres-cdc/dist/providers/${file}.js`).provider as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const p = require(`#dist/providers/${file}.js`).provider as Record<string, (...a: unknown[]) => Promise<unknown>>;
     for (const m of ["check", "diff", "create"]) {
       const f = p[m];
       p[m] = timed(() => `provider ${file}.${m}`, (...a: unknown[]) => f.apply(p, a));

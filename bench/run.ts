@@ -59,11 +59,11 @@
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { CdcPipeline, type CdcPipelineArgs } from "pulumi-postgres-cdc";
-import { postgresStats, withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { connectStats } from "pulumi-postgres-cdc/dist/connect/client.js";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { debeziumConfig } from "pulumi-postgres-cdc/dist/pipeline/debezium-config.js";
-import { postgresConnectionSchema } from "pulumi-postgres-cdc/dist/validation/common.js";
+import { postgresStats, withSession } from "#dist/postgres/connection.js";
+import { connectStats } from "#dist/connect/client.js";
+import { providerStub } from "#dist/providers/stub.js";
+import { debeziumConfig } from "#dist/pipeline/debezium-config.js";
+import { postgresConnectionSchema } from "#dist/validation/common.js";
 import { Engine } from "../test/support/engine";
 import { serializeProvider } from "../test/support/dynamic-host";
 import { startConnectDouble, type ConnectDouble } from "../test/support/connect-double/server";

@@ -5,9 +5,9 @@
  * any error.
  */
 import { strict as assert } from "node:assert";
-import { ConnectClient, connectStats, validationErrors, type ConnectClientOptions } from "pulumi-postgres-cdc/dist/connect/client.js";
-import { ConnectError } from "pulumi-postgres-cdc/dist/connect/errors.js";
-import { waitForState } from "pulumi-postgres-cdc/dist/connect/wait.js";
+import { ConnectClient, connectStats, validationErrors, type ConnectClientOptions } from "#dist/connect/client.js";
+import { ConnectError } from "#dist/connect/errors.js";
+import { waitForState } from "#dist/connect/wait.js";
 import { debeziumStandInPlugin, failingSourcePlugin, jdbcSinkPlugin, noopSourcePlugin } from "../support/connect-double/builtin-plugins";
 import type { ConnectorPlugin } from "../support/connect-double/plugin";
 import { startConnectDouble, type ConnectDouble, type ConnectDoubleOptions } from "../support/connect-double/server";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { withSession } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
-import type { PostgresConnectionInput } from "pulumi-postgres-cdc/dist/validation/common.js";
+import { withSession } from "#dist/postgres/connection.js";
+import { resolveConnection } from "#dist/validation/connection.js";
+import type { PostgresConnectionInput } from "#dist/validation/common.js";
 import { makeCertAuthority, type CertAuthority } from "../support/certs";
 import { freePort, pgMajors, sharedPostgres, startPostgres, type PgServer } from "../support/postgres";
 

@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
+import { providerStub } from "#dist/providers/stub.js";
 import { makeCertAuthority } from "../support/certs";
 import type { ConnectDouble } from "../support/connect-double/server";
 import { setupDebeziumDatabase, startDebeziumDouble, type DebeziumDatabase } from "../support/debezium-fixture";

@@ -10,7 +10,7 @@
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import type { Client as PgClient, ClientConfig } from "pg";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
+import { providerStub } from "#dist/providers/stub.js";
 import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
 import { setupDebeziumDatabase, waitFor, type DebeziumDatabase } from "../support/debezium-fixture";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";

@@ -12,7 +12,7 @@
 import { strict as assert } from "node:assert";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline } from "pulumi-postgres-cdc";
-import { connectStats } from "pulumi-postgres-cdc/dist/connect/client.js";
+import { connectStats } from "#dist/connect/client.js";
 import { startConnectDouble, type ConnectDouble, type FaultRule } from "../support/connect-double/server";
 import { debeziumPostgresPlugin } from "../support/connect-double/debezium-postgres";
 import { Engine } from "../support/engine";

@@ -10,7 +10,7 @@ import { strict as assert } from "node:assert";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline } from "pulumi-postgres-cdc";
 import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
-import { main as cli } from "pulumi-postgres-cdc/dist/cli/main.js";
+import { main as cli } from "#dist/cli/main.js";
 import { Engine } from "../support/engine";
 import { sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 

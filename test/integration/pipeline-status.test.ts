@@ -3,10 +3,10 @@
  * Connect double running the Debezium-like task.
  */
 import { strict as assert } from "node:assert";
-import { main } from "pulumi-postgres-cdc/dist/cli/main.js";
-import { ConnectClient } from "pulumi-postgres-cdc/dist/connect/client.js";
-import { waitForState } from "pulumi-postgres-cdc/dist/connect/wait.js";
-import { pipelineStatus } from "pulumi-postgres-cdc/dist/pipeline/status.js";
+import { main } from "#dist/cli/main.js";
+import { ConnectClient } from "#dist/connect/client.js";
+import { waitForState } from "#dist/connect/wait.js";
+import { pipelineStatus } from "#dist/pipeline/status.js";
 import type { ConnectDouble } from "../support/connect-double/server";
 import { deleteAllConnectors, setupDebeziumDatabase, startDebeziumDouble, type DebeziumDatabase } from "../support/debezium-fixture";
 import { pgMajors, sharedPostgres } from "../support/postgres";

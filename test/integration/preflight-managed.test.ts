@@ -20,8 +20,8 @@
  */
 import { strict as assert } from "node:assert";
 import { Client, type ClientConfig } from "pg";
-import { preflight, type PreflightFinding, type PreflightOptions, type PreflightReport } from "pulumi-postgres-cdc/dist/postgres/preflight.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
+import { preflight, type PreflightFinding, type PreflightOptions, type PreflightReport } from "#dist/postgres/preflight.js";
+import { resolveConnection } from "#dist/validation/connection.js";
 import { pgMajors, startPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 const PW = "managed-pw-5r1q";

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { preflight, type PreflightReport } from "pulumi-postgres-cdc/dist/postgres/preflight.js";
-import { main } from "pulumi-postgres-cdc/dist/cli/main.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
+import { postgresStats } from "#dist/postgres/connection.js";
+import { preflight, type PreflightReport } from "#dist/postgres/preflight.js";
+import { main } from "#dist/cli/main.js";
+import { resolveConnection } from "#dist/validation/connection.js";
 import { pgMajors, sharedPostgres, startPostgres, uniqueName, type PgServer } from "../support/postgres";
 
 const CLI = path.resolve(__dirname, "..", "..", "..", "dist", "cli", "main.js");

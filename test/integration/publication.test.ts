@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
+import { postgresStats } from "#dist/postgres/connection.js";
+import { providerStub } from "#dist/providers/stub.js";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
 import { pgMajors, sharedPostgres, type PgServer } from "../support/postgres";
 

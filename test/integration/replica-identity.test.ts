@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { ReplicaIdentity } from "pulumi-postgres-cdc/dist/resources/replica-identity.js";
-import type { PostgresConnectionInput } from "pulumi-postgres-cdc/dist/validation/common.js";
+import { postgresStats } from "#dist/postgres/connection.js";
+import { providerStub } from "#dist/providers/stub.js";
+import { ReplicaIdentity } from "#dist/resources/replica-identity.js";
+import type { PostgresConnectionInput } from "#dist/validation/common.js";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
 import { Engine, nonSecretText } from "../support/engine";
 import { pgMajors, sharedPostgres, uniqueName, type PgServer } from "../support/postgres";

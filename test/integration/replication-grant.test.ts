@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { grantStats } from "pulumi-postgres-cdc/dist/postgres/grants/index.js";
-import { postgresStats } from "pulumi-postgres-cdc/dist/postgres/connection.js";
+import { providerStub } from "#dist/providers/stub.js";
+import { grantStats } from "#dist/postgres/grants/index.js";
+import { postgresStats } from "#dist/postgres/connection.js";
 import { HostedResource, hostedProvider } from "../support/dynamic-host";
 import { pgMajors, sharedPostgres, uniqueName, type PgServer } from "../support/postgres";
 

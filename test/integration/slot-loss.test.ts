@@ -7,9 +7,9 @@
  * resume, the new snapshot) is real Kafka Connect + Debezium or the double.
  */
 import { strict as assert } from "node:assert";
-import { ConnectClient } from "pulumi-postgres-cdc/dist/connect/client.js";
-import { checkSlotLoss, type SlotLossCheck } from "pulumi-postgres-cdc/dist/pipeline/slot-loss.js";
-import { resolveConnection } from "pulumi-postgres-cdc/dist/validation/connection.js";
+import { ConnectClient } from "#dist/connect/client.js";
+import { checkSlotLoss, type SlotLossCheck } from "#dist/pipeline/slot-loss.js";
+import { resolveConnection } from "#dist/validation/connection.js";
 import { connectTargets, majorsFor, startConnectTarget, type ConnectTarget } from "../support/connect-target";
 import { setupDebeziumDatabase, waitFor, type DebeziumDatabase } from "../support/debezium-fixture";
 import { startPostgres, uniqueName, type PgServer } from "../support/postgres";

@@ -9,7 +9,7 @@
 import { strict as assert } from "node:assert";
 import type { CdcPipelineArgs } from "pulumi-postgres-cdc";
 import { CdcPipeline } from "pulumi-postgres-cdc";
-import { pipelineStatus } from "pulumi-postgres-cdc/dist/pipeline/status.js";
+import { pipelineStatus } from "#dist/pipeline/status.js";
 import { startConnectTarget, type ConnectTarget } from "../support/connect-target";
 import { Engine } from "../support/engine";
 import { pgMajors, sharedPostgres, startPostgres, startStandby, uniqueName, type PgServer } from "../support/postgres";

@@ -9,7 +9,7 @@
  *   (plus the built-in no-op source) on short timings;
  * - {@link changeEvents} / {@link waitFor}: reading what the connector produced.
  */
-import type { PostgresConnectionInput } from "pulumi-postgres-cdc/dist/validation/common.js";
+import type { PostgresConnectionInput } from "#dist/validation/common.js";
 import { noopSourcePlugin } from "./connect-double/builtin-plugins";
 import { DEBEZIUM_POSTGRES_CLASS, debeziumPostgresPlugin, type DebeziumPostgresOptions } from "./connect-double/debezium-postgres";
 import { startConnectDouble, type ConnectDouble, type ConnectDoubleOptions } from "./connect-double/server";

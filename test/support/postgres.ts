@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { PostgresConnectionInput } from "pulumi-postgres-cdc/dist/validation/common.js";
+import type { PostgresConnectionInput } from "#dist/validation/common.js";
 
 export const ALL_MAJORS = [13, 14, 15, 16, 17] as const;
 

@@ -14,8 +14,8 @@ import {
   splitCollectionList,
   stringifyConfig,
   type ConfigDifference,
-} from "pulumi-postgres-cdc/dist/connect/config-compare.js";
-import { isSecretKey } from "pulumi-postgres-cdc/dist/connect/errors.js";
+} from "#dist/connect/config-compare.js";
+import { isSecretKey } from "#dist/connect/errors.js";
 
 describe("connector config comparison", () => {
   it("compares as Connect stores config: strings, ignoring name and __internal keys", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { backoffDelay, isRetryableNetworkCode, isRetryableStatus, retrying } from "pulumi-postgres-cdc/dist/connect/retry.js";
+import { backoffDelay, isRetryableNetworkCode, isRetryableStatus, retrying } from "#dist/connect/retry.js";
 
 describe("connect retry policy", () => {
   it("grows exponentially from the initial delay and never exceeds the cap", () => {

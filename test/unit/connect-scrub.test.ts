@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { Scrubber, isSecretKey, parseInvalidConfigMessage } from "pulumi-postgres-cdc/dist/connect/errors.js";
+import { Scrubber, isSecretKey, parseInvalidConfigMessage } from "#dist/connect/errors.js";
 
 describe("connect secret scrubbing", () => {
   it("knows which config keys hold secrets", () => {

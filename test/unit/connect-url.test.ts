@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { ConnectClient, buildPath, kafkaVersion, normalizeConfig, sameConnectorConfig, validationErrors } from "pulumi-postgres-cdc/dist/connect/client.js";
-import { describeStatus, trimTrace } from "pulumi-postgres-cdc/dist/connect/wait.js";
+import { ConnectClient, buildPath, kafkaVersion, normalizeConfig, sameConnectorConfig, validationErrors } from "#dist/connect/client.js";
+import { describeStatus, trimTrace } from "#dist/connect/wait.js";
 
 describe("connect URL building and helpers", () => {
   it("encodes every path segment on its own (a name with a space and a slash)", () => {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { escapeIdentifier } from "pg";
-import { ident, qualified } from "pulumi-postgres-cdc/dist/postgres/connection.js";
+import { ident, qualified } from "#dist/postgres/connection.js";
 
 describe("ident", () => {
   it("quotes like the driver: double quotes doubled, everything else kept", () => {

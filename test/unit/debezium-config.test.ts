@@ -8,7 +8,7 @@ import {
   topicFor,
   topicMap,
   topicPrefixProblem,
-} from "pulumi-postgres-cdc/dist/pipeline/debezium-config.js";
+} from "#dist/pipeline/debezium-config.js";
 
 const source = { host: "db.internal", port: 5432, database: "shop", user: "dbz", password: "pw-123456" };
 

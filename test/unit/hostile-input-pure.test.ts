@@ -19,14 +19,14 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { CdcError } from "pulumi-postgres-cdc/dist/errors.js";
-import { assertPipelineArgs, pipelineArgProblems, pipelineNames, type PipelineNames } from "pulumi-postgres-cdc/dist/pipeline/plan.js";
-import { debeziumConfig, tableIncludeList, topicFor, topicMap } from "pulumi-postgres-cdc/dist/pipeline/debezium-config.js";
-import { identifier, slotName } from "pulumi-postgres-cdc/dist/validation/common.js";
-import { connectorName } from "pulumi-postgres-cdc/dist/validation/debezium-connector.js";
-import { publicationTableSchema } from "pulumi-postgres-cdc/dist/validation/publication.js";
-import { replicationGrantSchema } from "pulumi-postgres-cdc/dist/validation/replication-grant.js";
-import { replicaIdentitySchema } from "pulumi-postgres-cdc/dist/validation/replica-identity.js";
+import { CdcError } from "#dist/errors.js";
+import { assertPipelineArgs, pipelineArgProblems, pipelineNames, type PipelineNames } from "#dist/pipeline/plan.js";
+import { debeziumConfig, tableIncludeList, topicFor, topicMap } from "#dist/pipeline/debezium-config.js";
+import { identifier, slotName } from "#dist/validation/common.js";
+import { connectorName } from "#dist/validation/debezium-connector.js";
+import { publicationTableSchema } from "#dist/validation/publication.js";
+import { replicationGrantSchema } from "#dist/validation/replication-grant.js";
+import { replicaIdentitySchema } from "#dist/validation/replica-identity.js";
 import { fuzzRuns, fuzzSeed, hostileName, isPgIdentifier, isSlotName, show, slotCandidate } from "../support/hostile-names";
 
 const SEED = fuzzSeed();

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { pipelineProblems } from "pulumi-postgres-cdc/dist/pipeline/gate.js";
-import type { PreflightReport } from "pulumi-postgres-cdc/dist/postgres/preflight.js";
+import { pipelineProblems } from "#dist/pipeline/gate.js";
+import type { PreflightReport } from "#dist/postgres/preflight.js";
 
 const finding = (check: string, object?: string) => ({ check, object, message: `${check} problem`, fix: "fix it" });
 

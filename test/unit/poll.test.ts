@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { pollUntil, type PollCheck } from "pulumi-postgres-cdc/dist/poll.js";
+import { pollUntil, type PollCheck } from "#dist/poll.js";
 
 describe("pollUntil (the waits' polling helper)", () => {
   it("returns the first value a check gives, without waiting for the timeout", async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { detectFlavour, evaluate, formatReport, type FlavourMarkers } from "pulumi-postgres-cdc/dist/postgres/preflight.js";
-import { commands, main, parseArgs, UsageError } from "pulumi-postgres-cdc/dist/cli/main.js";
+import { detectFlavour, evaluate, formatReport, type FlavourMarkers } from "#dist/postgres/preflight.js";
+import { commands, main, parseArgs, UsageError } from "#dist/cli/main.js";
 
 type Facts = Parameters<typeof evaluate>[0];
 

@@ -5,7 +5,7 @@
  * process instead of once per resource.
  */
 import { strict as assert } from "node:assert";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
+import { providerStub } from "#dist/providers/stub.js";
 import { hostedProvider, requiredModules } from "../support/dynamic-host";
 
 describe("providerStub", () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { Publication } from "pulumi-postgres-cdc/dist/resources/publication.js";
-import { ReplicationSlot } from "pulumi-postgres-cdc/dist/resources/replication-slot.js";
+import { Publication } from "#dist/resources/publication.js";
+import { ReplicationSlot } from "#dist/resources/replication-slot.js";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const connection = { host: "db", database: "app", user: "cdc", password: "plain-password-1" };

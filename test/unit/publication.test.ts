@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
-import { expressionProblem } from "pulumi-postgres-cdc/dist/validation/sql-expression.js";
-import { normalizePublicationTables } from "pulumi-postgres-cdc/dist/validation/publication.js";
-import { diffPublication, provider } from "pulumi-postgres-cdc/dist/providers/publication.js";
+import { UNKNOWN } from "#dist/validation/common.js";
+import { expressionProblem } from "#dist/validation/sql-expression.js";
+import { normalizePublicationTables } from "#dist/validation/publication.js";
+import { diffPublication, provider } from "#dist/providers/publication.js";
 import {
   alterPublicationSql,
   createPublicationSql,
@@ -12,7 +12,7 @@ import {
   quotedTable,
   readPublicationSql,
   type PublicationSpec,
-} from "pulumi-postgres-cdc/dist/postgres/publications.js";
+} from "#dist/postgres/publications.js";
 
 const connection = { host: "db.example", port: 5432, database: "app", user: "cdc", password: "pw-123456", sslMode: "prefer" };
 

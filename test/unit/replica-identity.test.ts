@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
-import { alterStatements, identityValue } from "pulumi-postgres-cdc/dist/postgres/replica-identity.js";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
+import { alterStatements, identityValue } from "#dist/postgres/replica-identity.js";
+import { providerStub } from "#dist/providers/stub.js";
+import { UNKNOWN } from "#dist/validation/common.js";
 import { hostedProvider } from "../support/dynamic-host";
 
 const connection = { host: "db.example", port: 5432, database: "shop", user: "cdc", password: "pw-secret-1234", sslMode: "disable" };

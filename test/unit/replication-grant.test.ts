@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { providerStub } from "pulumi-postgres-cdc/dist/providers/stub.js";
-import { grantKey, grantStatements, planGrants, type Catalog, type Grant, type GrantRequest } from "pulumi-postgres-cdc/dist/postgres/grants/index.js";
-import { ReplicationGrant } from "pulumi-postgres-cdc/dist/resources/replication-grant.js";
-import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
+import { providerStub } from "#dist/providers/stub.js";
+import { grantKey, grantStatements, planGrants, type Catalog, type Grant, type GrantRequest } from "#dist/postgres/grants/index.js";
+import { ReplicationGrant } from "#dist/resources/replication-grant.js";
+import { UNKNOWN } from "#dist/validation/common.js";
 import type * as dynamic from "@pulumi/pulumi/dynamic";
 import { hostedProvider } from "../support/dynamic-host";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as fc from "fast-check";
-import { UNKNOWN } from "pulumi-postgres-cdc/dist/validation/common.js";
-import { diffReplicationSlot, provider } from "pulumi-postgres-cdc/dist/providers/replication-slot.js";
-import { createSlotCall, describeHolder, readSlotSql, slotDifferences, type LiveSlot } from "pulumi-postgres-cdc/dist/postgres/slots.js";
+import { UNKNOWN } from "#dist/validation/common.js";
+import { diffReplicationSlot, provider } from "#dist/providers/replication-slot.js";
+import { createSlotCall, describeHolder, readSlotSql, slotDifferences, type LiveSlot } from "#dist/postgres/slots.js";
 
 const connection = { host: "db.example", port: 5432, database: "app", user: "cdc", password: "pw-123456", sslMode: "prefer" };
 

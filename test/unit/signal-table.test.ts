@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { provider } from "pulumi-postgres-cdc/dist/providers/signal-table.js";
-import type { SignalTableOutputs } from "pulumi-postgres-cdc/dist/providers/signal-table.js";
+import { provider } from "#dist/providers/signal-table.js";
+import type { SignalTableOutputs } from "#dist/providers/signal-table.js";
 
 const conn = (over: Record<string, unknown> = {}) => ({ host: "10.0.0.1", port: 5432, database: "shop", user: "admin", password: "pw", sslMode: "require", ...over });
 const olds: SignalTableOutputs = {

@@ -4,10 +4,10 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { collectionRegex, snapshotSignalData } from "pulumi-postgres-cdc/dist/debezium/collections.js";
-import { committedLsn, signalProgress, tablesToSnapshot, type SnapshotIntent } from "pulumi-postgres-cdc/dist/debezium/snapshots.js";
-import { formatLsn, lsnToNumber } from "pulumi-postgres-cdc/dist/postgres/lsn.js";
-import { signalShapeProblem } from "pulumi-postgres-cdc/dist/postgres/signals.js";
+import { collectionRegex, snapshotSignalData } from "#dist/debezium/collections.js";
+import { committedLsn, signalProgress, tablesToSnapshot, type SnapshotIntent } from "#dist/debezium/snapshots.js";
+import { formatLsn, lsnToNumber } from "#dist/postgres/lsn.js";
+import { signalShapeProblem } from "#dist/postgres/signals.js";
 
 const intent = (tables: string[], extra: Partial<SnapshotIntent> = {}): SnapshotIntent => ({ tables, onTablesAdded: "snapshot", ...extra });
 

@@ -7,9 +7,9 @@ import {
   standbyProblems,
   type PrimaryFailoverFacts,
   type StandbyFacts,
-} from "pulumi-postgres-cdc/dist/postgres/standby.js";
-import { formatStatus } from "pulumi-postgres-cdc/dist/cli/main.js";
-import type { PipelineStatus } from "pulumi-postgres-cdc/dist/pipeline/status.js";
+} from "#dist/postgres/standby.js";
+import { formatStatus } from "#dist/cli/main.js";
+import type { PipelineStatus } from "#dist/pipeline/status.js";
 
 const primary = (over: Partial<PrimaryFailoverFacts> = {}): PrimaryFailoverFacts => ({
   major: 17,
