@@ -30,13 +30,6 @@ before(async () => {
   hosted = await hostedProvider(providerStub("debezium-connector"));
 });
 
-describe("DebeziumConnector provider text", () => {
-  it("serializes to a small stub (under 2 KB)", () => {
-    console.log(`      serialized DebeziumConnector provider: ${hosted.text.length} bytes`);
-    assert.ok(hosted.text.length < 2048, `provider text is ${hosted.text.length} bytes`);
-    assert.match(hosted.text, /pulumi-postgres-cdc\/dist\/providers\//);
-  });
-});
 
 /** Runs `fn` and returns what it wrote to console.error (the provider's progress lines). */
 async function withProgress<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {

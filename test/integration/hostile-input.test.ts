@@ -277,7 +277,6 @@ for (const major of pgMajors()) {
 
     it("Publication.name: rejected or created exactly as pg_publication.pubname", async () => {
       const res = await resource("publication");
-      console.log(`      serialized Publication provider: ${res.text.length} bytes`);
       await fc.assert(
         fc.asyncProperty(hostileName, async (name) => {
           if (isPgIdentifier(name)) fc.pre((await q(`SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1`, [name])).length === 0);

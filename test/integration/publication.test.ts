@@ -13,13 +13,6 @@ before(async () => {
   hosted = await hostedProvider(providerStub("publication"));
 });
 
-describe("Publication provider text", () => {
-  it("serializes to a small stub (under 2 KB)", () => {
-    console.log(`      serialized Publication provider: ${hosted.text.length} bytes`);
-    assert.ok(hosted.text.length < 2048, `provider text is ${hosted.text.length} bytes`);
-    assert.match(hosted.text, /pulumi-postgres-cdc\/dist\/providers\//);
-  });
-});
 
 for (const major of pgMajors()) {
   describe(`Publication on PostgreSQL ${major} @pg`, function () {

@@ -13,13 +13,6 @@ before(async () => {
   hosted = await hostedProvider(providerStub("replication-slot"));
 });
 
-describe("ReplicationSlot provider text", () => {
-  it("serializes to a small stub (under 2 KB)", () => {
-    console.log(`      serialized ReplicationSlot provider: ${hosted.text.length} bytes`);
-    assert.ok(hosted.text.length < 2048, `provider text is ${hosted.text.length} bytes`);
-    assert.match(hosted.text, /pulumi-postgres-cdc\/dist\/providers\//);
-  });
-});
 
 /** A real logical replication connection streaming from a slot, holding it active until released. */
 interface Holder {

@@ -5,7 +5,7 @@
  * `version: "4.3.0"` and the Debezium plugin's `version: "3.6.1.Final"` the
  * stack users run today, as measured on the real one. What it reproduces,
  * what it does not, and how it is checked against the recordings and the real
- * stack (test/integration/connect-differential.test.ts) are in README.md
+ * stack (test/tooling/connect-differential.test.ts) are in README.md
  * beside this file; this file owns HTTP (routing, parsing, headers, faults,
  * auth, TLS), herder.ts the connectors, tasks and offsets.
  */
