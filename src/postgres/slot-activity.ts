@@ -63,14 +63,12 @@ export async function waitForDebeziumToHoldSlot(c: PostgresConnection, slotName:
   const { timeoutMs, onProgress, check, role } = opts;
   let reported = Date.now();
   let roleChecked = !role;
+  // One session for the whole wait (a session per poll costs a connection, TLS and SCRAM round trips each).
   // The last check throws unless Debezium holds the slot, so the wait never ends without a slot.
-  return (await pollUntil(async ({ last }) => {
-    // The role is looked up once, in the same session as the first slot read that finds Debezium not there yet.
-    const { slot, problem } = await withSession(c, what, async (s) => {
-      const live = await readSlot(s, slotName);
-      const needsRole = !roleChecked && role && live && !isDebeziumHolder(live);
-      return { slot: live, problem: needsRole ? await replicationProblem(s, role) : undefined };
-    });
+  return withSession(c, what, async (s) => (await pollUntil(async ({ last }) => {
+    // The role is looked up once, with the first slot read that finds Debezium not there yet.
+    const slot = await readSlot(s, slotName);
+    const problem = !roleChecked && role && slot && !isDebeziumHolder(slot) ? await replicationProblem(s, role) : undefined;
     if (!slot) {
       throw new CdcError(`${what}: replication slot "${slotName}" does not exist, so Debezium cannot stream. Create the slot (ReplicationSlot) before the connector.`);
     }
@@ -95,7 +93,7 @@ export async function waitForDebeziumToHoldSlot(c: PostgresConnection, slotName:
       onProgress?.(`${what}: waiting for Debezium to start streaming from slot "${slotName}"${slot.active ? `, held by ${holderOf(slot)}` : " (slot inactive)"}`);
     }
     return undefined;
-  }, { timeoutMs })) as LiveSlot;
+  }, { timeoutMs })) as LiveSlot);
 }
 
 /**
@@ -108,9 +106,10 @@ export async function waitForDebeziumToHoldSlot(c: PostgresConnection, slotName:
  */
 export async function waitForDebeziumRelease(c: PostgresConnection, slotName: string, what: string, timeoutMs: number, onProgress?: (line: string) => void): Promise<boolean> {
   let reported = false;
-  const released = await pollUntil(
+  // One session for the whole wait, as above.
+  const released = await withSession(c, what, (s) => pollUntil(
     async ({ last }) => {
-      const slot = await withSession(c, what, (s) => readSlot(s, slotName));
+      const slot = await readSlot(s, slotName);
       if (!slot || !isDebeziumHolder(slot)) return true;
       if (!reported && !last) {
         reported = true;
@@ -119,6 +118,6 @@ export async function waitForDebeziumRelease(c: PostgresConnection, slotName: st
       return undefined;
     },
     { timeoutMs, maxDelayMs: 500 },
-  );
+  ));
   return released ?? false;
 }

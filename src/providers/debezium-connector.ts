@@ -136,12 +136,17 @@ async function waitUntilReady(client: ConnectClient, i: DebeziumConnectorInputs,
  * distributed cluster reports 404 or UNASSIGNED for a while, which is not a
  * reason to resume.
  */
+/**
+ * Moves the connector to the wanted state. A status read right after a config change can show a transient
+ * state (UNASSIGNED while the worker restarts a stopped connector with its new config), so a running
+ * connector is wanted back with a resume whenever the status is not RUNNING: resuming is idempotent.
+ */
 async function applyState(client: ConnectClient, i: DebeziumConnectorInputs, current: string | undefined): Promise<void> {
   const wanted = CONNECT_STATE[i.state];
   if (current === wanted) return;
   if (wanted === "PAUSED") await client.pause(i.name);
   else if (wanted === "STOPPED") await client.stop(i.name);
-  else if (current === "PAUSED" || current === "STOPPED") await client.resume(i.name);
+  else if (current !== "FAILED") await client.resume(i.name);
 }
 
 /**

@@ -158,6 +158,44 @@ function equalBarTransientUnassigned(double: string, real: string): boolean {
   return ds === rs || missedFirstState(ds, rs);
 }
 
+/**
+ * The third timing tolerance: whether Debezium holds a slot at a moment read right after a response. Debezium
+ * opens (or closes) its replication connection a few hundred ms after Connect answers, later on a loaded
+ * machine, so a read at that moment sees either on either side. Values equal once "held by a Debezium backend"
+ * reads as "inactive" are equal.
+ */
+function equalBarSlotHolderTiming(step: string, double: string, real: string): boolean {
+  if (!/right after the response|slots after/.test(step)) return false;
+  const norm = (v: string) => v.replace(/active, held by a Debezium backend \([^)]*\)/g, "inactive");
+  return norm(double) === norm(real);
+}
+
+/**
+ * The fourth timing tolerance: the order of the signal table's own records (signals and snapshot window
+ * marks) among each other. A signal inserted while a snapshot runs lands before or after the window marks
+ * of the chunk in progress depending on timing; which records arrive, and how many, must be the same.
+ */
+function equalBarSignalOrder(step: string, double: string, real: string): boolean {
+  if (!/records/.test(step)) return false;
+  const expand = (seq: string): string[] => {
+    let text = seq;
+    // "(a b)×3" and "a×3" -> repeated tokens
+    for (let i = 0; i < 5 && /×\d+/.test(text); i++) {
+      text = text.replace(/\(((?:[^()]|\([^()]*\))*)\)×(\d+)/g, (_m, inner: string, n: string) => Array(Number(n)).fill(inner).join(" "));
+      text = text.replace(/(\S+)×(\d+)/g, (_m, tok: string, n: string) => Array(Number(n)).fill(tok).join(" "));
+    }
+    return text.split(/\s+/).filter(Boolean).sort();
+  };
+  const split = (v: string) => {
+    const parts = v.split(" | ");
+    const signal = parts.filter((p) => /_signal: /.test(p));
+    return { rest: parts.filter((p) => !/_signal: /.test(p)).join(" | "), signal: signal.map((p) => `${p.split(": ")[0]}: ${expand(p.slice(p.indexOf(": ") + 2)).join(" ")}`).join(" | ") };
+  };
+  const d = split(double);
+  const r = split(real);
+  return d.signal !== "" && d.rest === r.rest && d.signal === r.signal;
+}
+
 function keyMatches(pattern: string, key: string): boolean {
   if (!pattern.includes("*")) return pattern === key;
   const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
@@ -1355,7 +1393,7 @@ describe("Connect double vs the real stack (differential) @pg @real @differentia
     for (const f of fixed) if (![...equalSteps].some((k) => keyMatches(f.key, k))) console.log(`        "Fixed in the double" row without an observation in this run: ${f.key}`);
     console.log(
       `      differential: ${compared} observations compared, ${all.length} difference(s) found: ${documented.length} documented in the README, ${undocumented.length} neither equal nor documented; ` +
-        `${fixed.length} difference(s) fixed in the double (README "Fixed in the double"), ${verified} of them confirmed (no difference) in this run; ${tolerated} status poll(s) equal but for timing (the real cluster already past the first state, or a transient UNASSIGNED on one side); ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${fixed.length} difference(s) fixed in the double (README "Fixed in the double"), ${verified} of them confirmed (no difference) in this run; ${tolerated} observation(s) equal but for timing (the real cluster already past the first state, a transient UNASSIGNED on one side, Debezium not yet or still holding a slot, signal-table records in another order); ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     for (const d of documented) console.log(`        documented: ${d.scenario} / ${d.step}`);
     const rows = readmeTable("Documented differences");
@@ -1401,7 +1439,11 @@ describe("Connect double vs the real stack (differential) @pg @real @differentia
           equalSteps.add(`${sc.name} / ${step}`);
           continue;
         }
-        if (/status|poll|waiting for/.test(step) && (missedFirstState(dv, rv) || equalBarTransientUnassigned(dv, rv))) {
+        if (
+          (/status|poll|waiting for/.test(step) && (missedFirstState(dv, rv) || equalBarTransientUnassigned(dv, rv))) ||
+          equalBarSlotHolderTiming(step, dv, rv) ||
+          equalBarSignalOrder(step, dv, rv)
+        ) {
           tolerated++;
           equalSteps.add(`${sc.name} / ${step}`);
           continue;
