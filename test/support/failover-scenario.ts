@@ -110,7 +110,8 @@ export async function failoverRun(target: ConnectTarget, o: FailoverOptions): Pr
       await project.config("standbySlot", PHYSICAL_SLOT);
       await project.config("standbyPort", String(standby.port));
     }
-    const up = (allowFailure = false) => project!.pulumi(["up", "--yes", "--skip-plugin-pre-install"], { allowFailure });
+    const echo = process.env.FAILOVER_ECHO ? (t: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${t}`) : undefined;
+    const up = (allowFailure = false) => project!.pulumi(["up", "--yes", "--skip-plugin-pre-install"], { allowFailure, echo });
     await up();
     const events = () => target.changeEvents(topic);
     const ids = async (op?: string) => (await events()).filter((e) => (op ? e.op === op : e.op === "c" || e.op === "r")).map((e) => Number(e.after!.id));
