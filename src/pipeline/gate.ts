@@ -11,7 +11,7 @@ import { preflightSession, type PreflightReport } from "../postgres/preflight";
 import { withSession } from "../postgres/connection";
 import { readSlot, type SlotSpec } from "../postgres/slots";
 import { missingStandbySlotProblems, primaryFailoverProblems, readPrimaryFailoverFacts, readStandbyFacts, standbyProblems } from "../postgres/standby";
-import { resolveConnection } from "../validation/connection";
+import { resolveConnection, resolveConnectionInput } from "../validation/connection";
 import { connectClusterSchema, DEFAULT_RUNNING_TIMEOUT_SECONDS } from "../validation/debezium-connector";
 import type { PostgresConnectionInput } from "../validation/common";
 import { checkSlotLoss, type SlotLossPolicy } from "./slot-loss";
@@ -95,7 +95,7 @@ export function pipelineGate(a: GateArgs): pulumi.Output<pulumi.Resource[]> {
           });
         }
         if (standby?.connection) {
-          const standbyConn = resolveConnection(typeof standby.connection === "string" ? { connectionString: standby.connection } : { connection: standby.connection }, `${what}: standby`);
+          const standbyConn = resolveConnectionInput(standby.connection, `${what}: standby`);
           const facts = await withSession(standbyConn, `${what}: standby`, readStandbyFacts);
           problems.push(...standbyProblems(facts, standby.physicalSlot).map((p) => ({ ...p, object: `standby ${standbyConn.host}:${standbyConn.port}${p.object ? ` ${p.object}` : ""}` })));
         }

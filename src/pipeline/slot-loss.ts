@@ -75,13 +75,16 @@ export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> 
   const from = configuredAddress(connector);
   const to = c.connectorTarget ? `${c.connectorTarget.host}:${c.connectorTarget.port}` : from;
   const moved = from !== to;
+  const lost = !!slot && isSlotLost(slot);
   let gap: string;
-  if (moved) {
+  if (slot && lost) {
+    gap = lostGap(c, slot, await withSession(c.source, what, maxSlotWalKeepSize));
+  } else if (moved) {
     // The connector is about to be pointed at another server: is the slot there where the connector left off?
     const committed = committedLsn((await c.client.getOffsets(c.connectorName).catch(() => ({ offsets: [] }))).offsets);
     const at = committed === undefined ? "its last position (no committed offset yet)" : formatLsn(committed);
     const moveText = `the source moved from ${from} to ${to} (connector "${c.connectorName}" committed up to ${at})`;
-    if (slot && !isSlotLost(slot)) {
+    if (slot) {
       const start = slot.confirmedFlushLsn ? lsnToNumber(slot.confirmedFlushLsn) : undefined;
       if (slot.synced || committed === undefined || start === undefined || start <= committed) {
         c.log(
@@ -93,26 +96,23 @@ export async function checkSlotLoss(c: SlotLossCheck): Promise<SlotLossOutcome> 
       gap =
         `${moveText}, and replication slot "${c.slotName}" there starts at ${slot.confirmedFlushLsn}, after that position: it was not synchronized from the old primary but created later, ` +
         `so the changes committed between ${at} and ${slot.confirmedFlushLsn} are not captured.`;
-    } else if (!slot) {
+    } else {
       const why = c.sourceMajor !== undefined && c.sourceMajor < 17 ? `PostgreSQL ${c.sourceMajor} cannot synchronize slots to a standby (failover slots need 17)` : "the slot was not synchronized to it (no failover slot, or the standby was not set up to sync)";
       gap =
         `${moveText}, which has no replication slot "${c.slotName}": ${why}. ` +
         `A new slot starts at ${to}'s current WAL position, so the changes committed after ${at} up to the new slot's start are not captured.`;
-    } else {
-      gap = lostGap(c, slot, await withSession(c.source, what, maxSlotWalKeepSize));
     }
+  } else if (slot) {
+    return "none";
   } else {
-    if (slot && !isSlotLost(slot)) return "none";
-    gap = slot
-      ? lostGap(c, slot, await withSession(c.source, what, maxSlotWalKeepSize))
-      : `replication slot "${c.slotName}" no longer exists, but connector "${c.connectorName}" does and resumes from its stored offsets. ` +
-        `A new slot would start at the current WAL position, so every change made since the slot vanished would be silently lost.`;
+    gap =
+      `replication slot "${c.slotName}" no longer exists, but connector "${c.connectorName}" does and resumes from its stored offsets. ` +
+      `A new slot would start at the current WAL position, so every change made since the slot vanished would be silently lost.`;
   }
   if (c.preview) {
     c.log(`${what}: warning: ${gap} \`pulumi up\` will ${c.policy === "resnapshot" ? "re-snapshot (onSlotLoss: resnapshot)" : "stop (onSlotLoss: fail)"}.`);
     return "reported";
   }
-  const lost = !!slot && isSlotLost(slot);
   if (c.policy === "fail") {
     const fix = lost
       ? `Set onSlotLoss: "resnapshot" to stop the connector, clear its offsets, drop and recreate the slot (pg_drop_replication_slot('${c.slotName}')) and snapshot all tables again: ` +

@@ -6,7 +6,7 @@
 import { ConnectClient, type ConnectClientOptions } from "../connect/client";
 import { requestIncrementalSnapshot, type SnapshotRequestResult } from "../debezium/request-snapshot";
 import { CdcError } from "../errors";
-import { resolveConnection } from "../validation/connection";
+import { resolveConnectionInput } from "../validation/connection";
 import type { PostgresConnectionInput } from "../validation/common";
 import { normalizeTables } from "../validation/table-name";
 
@@ -34,7 +34,7 @@ export interface RequestSnapshotInput {
 export async function requestSnapshot(input: RequestSnapshotInput): Promise<SnapshotRequestResult> {
   const what = `snapshot request for connector "${input.connectorName}"`;
   if (!input.tables.length) throw new CdcError(`${what}: name at least one table to snapshot.`);
-  const connection = resolveConnection(typeof input.source === "string" ? { connectionString: input.source } : { connection: input.source }, what);
+  const connection = resolveConnectionInput(input.source, what);
   const client = new ConnectClient(input.connect);
   try {
     if (!(await client.getConfig(input.connectorName))) {

@@ -9,9 +9,9 @@ import { traceHeadline } from "../connect/wait";
 import { CdcError, messageOf } from "../errors";
 import { withSession } from "../postgres/connection";
 import { readSlot } from "../postgres/slots";
-import { readPrimaryFailoverFacts } from "../postgres/standby";
+import { missingStandbySlotProblems, primaryFailoverProblems, readPrimaryFailoverFacts } from "../postgres/standby";
 import { isDebeziumHolder } from "../postgres/slot-activity";
-import { resolveConnection } from "../validation/connection";
+import { resolveConnectionInput } from "../validation/connection";
 import type { PostgresConnectionInput } from "../validation/common";
 
 export interface PipelineStatusInput {
@@ -70,11 +70,11 @@ export interface PipelineStatus {
 
 export async function pipelineStatus(input: PipelineStatusInput): Promise<PipelineStatus> {
   const what = `pipeline status for connector "${input.connectorName}"`;
-  const source = resolveConnection(typeof input.source === "string" ? { connectionString: input.source } : { connection: input.source }, what);
+  const source = resolveConnectionInput(input.source, what);
   const client = new ConnectClient(input.connect);
   try {
     const standbyConn = input.standby?.connection
-      ? resolveConnection(typeof input.standby.connection === "string" ? { connectionString: input.standby.connection } : { connection: input.standby.connection }, `${what}: standby`)
+      ? resolveConnectionInput(input.standby.connection, `${what}: standby`)
       : undefined;
     const [status, slot, standbySlot] = await Promise.all([
       client.getStatus(input.connectorName),
@@ -86,8 +86,8 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
               [input.slotName],
             )
           : [];
-        const primary = input.standby && s.major >= 17 ? await readPrimaryFailoverFacts(s) : undefined;
-        return { live, confirmedLag: lag[0]?.lag ?? null, physical: primary?.physicalSlots.find((p) => p.name === input.standby?.physicalSlot) };
+        const primary = input.standby ? await readPrimaryFailoverFacts(s) : undefined;
+        return { live, confirmedLag: lag[0]?.lag ?? null, primary, physical: primary?.physicalSlots.find((p) => p.name === input.standby?.physicalSlot) };
       }),
       standbyConn ? withSession(standbyConn, `${what}: standby`, (s) => readSlot(s, input.slotName)) : Promise.resolve(undefined),
     ]);
@@ -116,10 +116,11 @@ export async function pipelineStatus(input: PipelineStatusInput): Promise<Pipeli
       standbySlot: standbyConn ? (!standbySlot ? "missing" : standbySlot.synced && !standbySlot.temporary ? "ready" : "pending") : null,
       standbySlotConfirmedFlushLsn: standbySlot?.confirmedFlushLsn ?? null,
     };
-    if (input.standby) {
+    if (input.standby && slot.primary) {
+      // The set-up rules are the pipeline's checks (postgres/standby.ts); the rest is how it runs now.
+      problems.push(...[...primaryFailoverProblems(slot.primary, input.standby.physicalSlot), ...missingStandbySlotProblems(slot.primary)].map((p) => p.message));
       if (live && !live.failover) problems.push(`slot "${input.slotName}" is not a failover slot: the standby gets no copy of it`);
-      if (!slot.physical) problems.push(`the primary has no physical slot "${input.standby.physicalSlot}" for the standby`);
-      else if (!slot.physical.active) problems.push(`no standby streams from physical slot "${input.standby.physicalSlot}": failover slots are not synchronized, and Debezium waits for it`);
+      if (slot.physical && !slot.physical.active) problems.push(`no standby streams from physical slot "${input.standby.physicalSlot}": failover slots are not synchronized, and Debezium waits for it`);
       if (failover.standbySlot === "missing") problems.push(`the standby has no copy of slot "${input.slotName}" (check sync_replication_slots on the standby)`);
     }
     let overall: PipelineStatus["status"];

@@ -49,6 +49,11 @@ export function resolveConnection(props: ConnectionProps, resource: string): Pos
   throw new CdcError(`${resource}: ${r.error.issues.map((i) => i.message).join("; ")}`);
 }
 
+/** The effective connection of connection fields or a postgres:// string (the form users pass to the helpers). */
+export function resolveConnectionInput(input: PostgresConnectionInput | string, resource: string): PostgresConnection {
+  return resolveConnection(typeof input === "string" ? { connectionString: input } : { connection: input }, resource);
+}
+
 /** A copy without the keys whose value is undefined (so they do not override). */
 export function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
