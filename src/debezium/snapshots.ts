@@ -50,17 +50,20 @@ export function signalProgress(offsets: readonly { offset: Record<string, unknow
 }
 
 /**
- * The WAL position Debezium committed an offset for, in bytes: the end of the
- * last transaction it completed (`lsn_commit`, else `lsn`); undefined when it
- * has no offset yet. Debezium confirms this position to the slot after Kafka
- * Connect stored the offset, so a slot is never legitimately behind it.
+ * The furthest WAL position Debezium committed an offset for, in bytes: the
+ * largest of `lsn_commit` (the last transaction it completed), `lsn_proc` and
+ * `lsn` (the last change or heartbeat position it processed); undefined when
+ * it has no offset yet. Debezium confirms `lsn_commit` to the slot after Kafka
+ * Connect stored the offset, and on an idle heartbeat the received position
+ * (`lsn_proc`), so a slot is never legitimately past this position.
  */
 export function committedLsn(offsets: readonly { offset: Record<string, unknown> | null }[]): number | undefined {
   let best: number | undefined;
   for (const { offset } of offsets) {
-    const raw = offset?.lsn_commit ?? offset?.lsn;
-    const lsn = typeof raw === "number" ? raw : Number(raw);
-    if (raw !== undefined && raw !== null && Number.isFinite(lsn) && (best === undefined || lsn > best)) best = lsn;
+    for (const raw of [offset?.lsn_commit, offset?.lsn_proc, offset?.lsn]) {
+      const lsn = typeof raw === "number" ? raw : Number(raw);
+      if (raw !== undefined && raw !== null && Number.isFinite(lsn) && (best === undefined || lsn > best)) best = lsn;
+    }
   }
   return best;
 }

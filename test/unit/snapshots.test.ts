@@ -59,6 +59,8 @@ describe("incremental snapshot planning (pure)", () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => lsnToNumber(formatLsn(n)) === n));
     assert.equal(committedLsn([{ offset: { lsn: 5, lsn_commit: 7 } }, { offset: null }]), 7);
     assert.equal(committedLsn([{ offset: { lsn: 5 } }]), 5);
+    // An idle heartbeat moves lsn_proc and lsn past lsn_commit, and Debezium confirms that position to the slot.
+    assert.equal(committedLsn([{ offset: { lsn_commit: 7, lsn_proc: 9, lsn: 9 } }]), 9);
     assert.equal(committedLsn([{ offset: { ts_usec: 1 } }]), undefined);
     const off = (o: Record<string, unknown>) => [{ offset: o }];
     assert.equal(signalProgress(off({ incremental_snapshot_correlation_id: "sig", lsn: lsn - 10 }), "sig", lsn), "running");

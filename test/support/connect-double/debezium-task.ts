@@ -891,10 +891,13 @@ class DebeziumTask {
       case "commit": {
         const tx = this.tx;
         this.tx = undefined;
-        const end = msgLsn(msg.commitEndLsn);
+        let flushTo = 0;
         if (tx && !tx.skip && !(tx.replayed && tx.lastType === "BEGIN")) {
           const commitKnown = this.commitKnown;
           this.commitKnown = true;
+          // Debezium's commit() confirms the stored offset's lsn_commit (else lsn_proc) to the slot, after
+          // Connect stored the offset: never the transaction's end, so the slot does not pass the offsets.
+          flushTo = commitKnown ? tx.commitLsn : tx.lastLsn;
           this.ctx.commitOffset(this.partition(), {
             lsn_proc: tx.lastLsn,
             ...(commitKnown ? { lsn_commit: tx.commitLsn } : {}),
@@ -905,7 +908,7 @@ class DebeziumTask {
             ...this.incremental?.store(),
           });
         }
-        this.stream?.flush(end);
+        this.stream?.flush(flushTo);
         return;
       }
       default:
