@@ -59,7 +59,7 @@
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { CdcPipeline, type CdcPipelineArgs } from "pulumi-postgres-cdc";
-import { postgresStats, withSession } from "#dist/postgres/connection.js";
+import { closeIdleSessions, postgresStats, withSession } from "#dist/postgres/connection.js";
 import { connectStats } from "#dist/connect/client.js";
 import { providerStub } from "#dist/providers/stub.js";
 import { debeziumConfig } from "#dist/pipeline/debezium-config.js";
@@ -201,6 +201,8 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
     return { connectorState: p.connectorState, slotName: p.slotName };
   };
   const engine = new Engine();
+  // Each create starts without an idle session, as a new `pulumi up` process does.
+  await closeIdleSessions();
   try {
     const s0 = postgresStats.statements;
     const c0 = postgresStats.connections;
@@ -316,6 +318,7 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture, via?: V
 async function sessionCost(pg: PgServer, f: Fixture): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 12; i++) {
+    await closeIdleSessions(); // a new connection each time, not the idle one
     const t0 = now();
     await withSession(postgresConnectionSchema.parse(pg.connection(f.db)), "bench", (s) => s.query("SELECT 1"));
     times.push(now() - t0);

@@ -10,7 +10,7 @@ import type { PostgresConnection } from "../validation/common";
  */
 export const postgresStats = { connections: 0, statements: 0 };
 
-/** A short-lived session: one per provider operation, closed when the operation ends. */
+/** A session for one provider operation; kept open briefly afterwards for the next operation on the same settings (see {@link withSession}). */
 export interface Session {
   /** server_version_num, e.g. 170002 */
   readonly versionNum: number;
@@ -63,67 +63,205 @@ export function describeTarget(c: PostgresConnection): string {
 }
 
 /**
- * Opens one connection, runs `fn`, and closes the connection whatever happens.
- * PostgreSQL errors are rewritten into messages that name `what` (the object
- * being worked on), carry SQLSTATE, Detail and Hint, and never the password.
+ * A connection this process opened, with what is known about it. Between
+ * operations it waits in {@link idleSessions} for the next operation on the
+ * same connection settings, so a pipeline's resources, created one after
+ * another, share one session instead of paying connect, TLS and SCRAM again.
+ */
+interface OpenClient {
+  client: import("pg").Client;
+  versionNum: number;
+  /** Why the connection dropped while no query was running (the 'error' event), for the next query's message. */
+  lostWith?: Error;
+  /** The server closed it or it failed: never reused. */
+  dead: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Idle sessions by connection settings (the key holds the password: it never leaves this map). */
+const idleSessions = new Map<string, OpenClient[]>();
+/** At most this many idle sessions are kept per connection settings. */
+const MAX_IDLE_PER_TARGET = 4;
+
+/**
+ * How long a session stays open for reuse after its operation ended:
+ * PULUMI_POSTGRES_CDC_SESSION_IDLE_MS (default 2000; 0 closes every session
+ * when its operation ends). An idle session never keeps the process alive.
+ */
+export function sessionIdleMs(): number {
+  const raw = process.env.PULUMI_POSTGRES_CDC_SESSION_IDLE_MS;
+  const n = raw === undefined || raw.trim() === "" ? 2000 : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : 2000;
+}
+
+function sessionKey(c: PostgresConnection): string {
+  return JSON.stringify([c.host, c.port, c.database, c.user, c.password, c.sslMode, c.sslCert, c.sslKey, c.sslRootCert, c.connectTimeoutMs]);
+}
+
+function socketOf(client: import("pg").Client): { ref?(): void; unref?(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { ref?(): void; unref?(): void } } }).connection?.stream;
+}
+
+/** Takes an idle session for these settings, if one is still alive. */
+function takeIdle(key: string): OpenClient | undefined {
+  const list = idleSessions.get(key);
+  while (list?.length) {
+    const open = list.pop() as OpenClient;
+    if (open.idleTimer) clearTimeout(open.idleTimer);
+    open.idleTimer = undefined;
+    if (open.dead) continue;
+    socketOf(open.client)?.ref?.();
+    if (!list.length) idleSessions.delete(key);
+    return open;
+  }
+  idleSessions.delete(key);
+  return undefined;
+}
+
+/**
+ * Hands a session back after its operation: kept idle for reuse when it is
+ * healthy and outside any transaction (pg's ReadyForQuery status 'I'), closed
+ * otherwise.
+ */
+async function release(key: string, open: OpenClient, reusable: boolean): Promise<void> {
+  const idleMs = sessionIdleMs();
+  const txStatus = (open.client as unknown as { _txStatus?: string | null })._txStatus;
+  const list = idleSessions.get(key) ?? [];
+  if (!reusable || open.dead || idleMs === 0 || txStatus !== "I" || list.length >= MAX_IDLE_PER_TARGET) {
+    open.dead = true;
+    await closeQuietly(open.client);
+    return;
+  }
+  list.push(open);
+  idleSessions.set(key, list);
+  socketOf(open.client)?.unref?.();
+  open.idleTimer = setTimeout(() => {
+    const l = idleSessions.get(key);
+    const i = l?.indexOf(open) ?? -1;
+    if (l && i >= 0) l.splice(i, 1);
+    if (l && !l.length) idleSessions.delete(key);
+    open.dead = true;
+    void closeQuietly(open.client);
+  }, idleMs);
+  open.idleTimer.unref();
+}
+
+/** Closes every idle session now (tests call it before they drop what the sessions are connected to). */
+export async function closeIdleSessions(): Promise<void> {
+  const all = [...idleSessions.values()].flat();
+  idleSessions.clear();
+  await Promise.all(
+    all.map((open) => {
+      if (open.idleTimer) clearTimeout(open.idleTimer);
+      open.dead = true;
+      return closeQuietly(open.client);
+    }),
+  );
+}
+
+/**
+ * Runs `fn` on a session to `c`: an idle one this process opened with the
+ * same settings in the last {@link sessionIdleMs} milliseconds, or a new
+ * connection. A session that fails, or that `fn` leaves inside a transaction,
+ * is closed rather than reused. PostgreSQL errors are rewritten into messages
+ * that name `what` (the object being worked on), carry SQLSTATE, Detail and
+ * Hint, and never the password.
  */
 export async function withSession<T>(c: PostgresConnection, what: string, fn: (s: Session) => Promise<T>): Promise<T> {
-  // Required here, not at module scope, so importing this module stays cheap.
-  const { Client } = require("pg") as typeof import("pg");
   const secrets = [c.password, c.sslKey];
   const target = describeTarget(c);
-  let lostWith: Error | undefined;
-  const connectWith = async (tls: boolean) => {
+  const key = sessionKey(c);
+  const queryError = (open: OpenClient, err: unknown) => sqlError(open.lostWith && /not queryable/i.test(messageOf(err)) ? open.lostWith : err, what, secrets);
+  let open = takeIdle(key);
+  // A reused session may have been closed by the server while it waited (restart, pg_terminate_backend):
+  // its first statement then fails before reaching the server, and runs once more on a new connection.
+  let unproven = !!open;
+  if (!open) open = await openSession(c, what, secrets);
+  let ok = false;
+  try {
+    const session: Session = {
+      get versionNum() {
+        return (open as OpenClient).versionNum;
+      },
+      get major() {
+        return Math.floor((open as OpenClient).versionNum / 10000);
+      },
+      target,
+      async query(sql, params) {
+        postgresStats.statements++;
+        try {
+          const r = await (open as OpenClient).client.query(sql, params as unknown[] | undefined);
+          unproven = false;
+          return r.rows;
+        } catch (err) {
+          const stale = unproven && isConnectionLost(err);
+          unproven = false;
+          if (!stale) throw queryError(open as OpenClient, err);
+          (open as OpenClient).dead = true;
+          void closeQuietly((open as OpenClient).client, 0);
+          open = await openSession(c, what, secrets);
+          try {
+            return (await open.client.query(sql, params as unknown[] | undefined)).rows;
+          } catch (again) {
+            throw queryError(open, again);
+          }
+        }
+      },
+    };
+    const result = await fn(session);
+    ok = true;
+    return result;
+  } finally {
+    await release(key, open, ok);
+  }
+}
+
+/** Opens a new connection (TLS as sslMode says) and reads the server version. */
+async function openSession(c: PostgresConnection, what: string, secrets: Array<string | undefined>): Promise<OpenClient> {
+  // Required here, not at module scope, so importing this module stays cheap.
+  const { Client } = require("pg") as typeof import("pg");
+  const connectWith = async (tls: boolean): Promise<OpenClient> => {
     const client = new Client(clientConfig(c, tls));
+    const open: OpenClient = { client, versionNum: 0, dead: false };
     // A dropped connection surfaces through the pending query instead; when it drops between queries
     // (pg_terminate_backend, server shutdown), the next query only says "not queryable": keep the cause for it.
-    client.on("error", (e: Error) => (lostWith ??= e));
+    client.on("error", (e: Error) => {
+      open.lostWith ??= e;
+      open.dead = true;
+    });
+    client.on("end", () => (open.dead = true));
     try {
       await client.connect();
       postgresStats.connections++;
-      return client;
+      return open;
     } catch (err) {
       await closeQuietly(client, 0); // nothing to end gracefully after a failed connect
       throw err;
     }
   };
-  let client: import("pg").Client;
+  let open: OpenClient;
   try {
-    if (c.sslMode === "disable") client = await connectWith(false);
+    if (c.sslMode === "disable") open = await connectWith(false);
     else if (c.sslMode === "prefer") {
       try {
-        client = await connectWith(true);
+        open = await connectWith(true);
       } catch (err) {
         if (!/does not support SSL/i.test(messageOf(err))) throw err;
-        client = await connectWith(false);
+        open = await connectWith(false);
       }
-    } else client = await connectWith(true);
+    } else open = await connectWith(true);
   } catch (err) {
     throw connectError(err, c, what, secrets);
   }
   try {
-    const v = await client.query<{ server_version_num: string }>("SHOW server_version_num").catch((err: unknown) => {
-      throw sqlError(lostWith && /not queryable/i.test(messageOf(err)) ? lostWith : err, what, secrets);
-    });
     postgresStats.statements++;
-    const versionNum = Number(v.rows[0].server_version_num);
-    const session: Session = {
-      versionNum,
-      major: Math.floor(versionNum / 10000),
-      target,
-      async query(sql, params) {
-        postgresStats.statements++;
-        try {
-          const r = await client.query(sql, params as unknown[] | undefined);
-          return r.rows;
-        } catch (err) {
-          throw sqlError(lostWith && /not queryable/i.test(messageOf(err)) ? lostWith : err, what, secrets);
-        }
-      },
-    };
-    return await fn(session);
-  } finally {
-    await closeQuietly(client);
+    const v = await open.client.query<{ server_version_num: string }>("SHOW server_version_num");
+    open.versionNum = Number(v.rows[0].server_version_num);
+    return open;
+  } catch (err) {
+    open.dead = true;
+    await closeQuietly(open.client);
+    throw sqlError(open.lostWith && /not queryable/i.test(messageOf(err)) ? open.lostWith : err, what, secrets);
   }
 }
 

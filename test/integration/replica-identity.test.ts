@@ -269,7 +269,8 @@ for (const major of pgMajors()) {
       await pg.query("CREATE TABLE t (v int)", [], gone);
       const r = resource();
       await r.create({ connection: pg.connection(gone), tables: ["t"] });
-      await pg.query(`DROP DATABASE "${gone}"`);
+      // FORCE: the provider's idle session (kept for the next operation) is still connected to it.
+      await pg.query(`DROP DATABASE "${gone}" WITH (FORCE)`);
       const read = await r.read();
       assert.equal(read.id, undefined);
       await r.delete();
