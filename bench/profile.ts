@@ -3,6 +3,7 @@
  * every PostgreSQL session, Connect request and provider call with its start
  * and duration relative to the start of `engine.up`, to see where the time of
  * the benchmark's create goes. A diagnostic companion of run.ts.
+ * PROFILE_CONNECT=real runs it against the real Kafka Connect + Debezium stack.
  */
 import { performance } from "node:perf_hooks";
 import { CdcPipeline } from "pulumi-postgres-cdc";
@@ -12,6 +13,7 @@ import { Engine } from "../test/support/engine";
 import { startConnectDouble } from "../test/support/connect-double/server";
 import { debeziumPostgresPlugin } from "../test/support/connect-double/debezium-postgres";
 import { startPostgres, uniqueName } from "../test/support/postgres";
+import { destroySharedStack, startConnectTarget } from "../test/support/connect-target";
 
 const events: Array<{ at: number; ms: number; what: string }> = [];
 let t0 = performance.now();
@@ -60,7 +62,8 @@ async function main(): Promise<void> {
     }
   }
   const pg = await startPostgres({ major: 17 });
-  const double = await startConnectDouble({ plugins: [debeziumPostgresPlugin()], timing: { tasksDelayMs: 0 } });
+  // PROFILE_CONNECT=real: the real Kafka Connect + Debezium stack instead of the double.
+  const double = process.env.PROFILE_CONNECT === "real" ? await startConnectTarget("real") : await startConnectDouble({ plugins: [debeziumPostgresPlugin()], timing: { tasksDelayMs: 0 } });
   try {
     const db = await pg.createDatabase("prof");
     const tables = Array.from({ length: size }, (_, i) => `public.t_${i + 1}`);
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await double.close();
+    await destroySharedStack();
     await pg.destroy();
   }
 }

@@ -12,10 +12,13 @@
  *    (postgresStats.statements delta, program-side preflight included) and
  *    HTTP requests (connectStats.requests delta).
  * 3. The same pipeline built by a "floor" script that issues only the minimal
- *    SQL and REST calls directly (ALTER ROLE REPLICATION, GRANT SELECT,
- *    CREATE PUBLICATION, pg_create_logical_replication_slot on one connection;
+ *    SQL and REST calls directly on one connection (ALTER ROLE REPLICATION,
+ *    GRANT SELECT, CREATE PUBLICATION, pg_create_logical_replication_slot;
  *    PUT /connectors/{name}/config; GET .../status every 20 ms until the
- *    connector and its task are RUNNING). Ratio = our time / floor time.
+ *    connector and its task are RUNNING; then pg_replication_slots every
+ *    20 ms until Debezium holds the slot). Ratio = our time / floor time.
+ *    2 and 3 run against the double, then against the real Kafka Connect +
+ *    Debezium stack (BENCH_REAL=off leaves the real stack out).
  * 4. Time from the double first reporting the connector and its task RUNNING
  *    (the plugin's task report, timestamped) to `engine.up` returning.
  * 5. A no-change `up` of the 100-table pipeline, and destroy times.
@@ -31,7 +34,7 @@
  * after a create). The pipeline keeps its real readiness ("ready means
  * streaming": Connect RUNNING, then Debezium holding the slot), so our time
  * includes that wait, which in this set-up is the double's streaming start-up
- * (tens of ms); the floor waits for RUNNING only, as the issue defines it.
+ * (tens of ms); the floor waits for the same.
  * Why not a no-op plugin registered under the Debezium class name: it would
  * report RUNNING but never hold the slot, and CdcPipeline always waits for
  * streaming, so it would time out; composing the resources by hand without
@@ -44,7 +47,7 @@
  * 7. The real Pulumi CLI on the real Kafka Connect + Debezium stack
  *    (bench/real-engine.ts): the CLI's fixed cost, one pipeline against 20 in
  *    one stack, no-change preview and up, state size, the provider host's
- *    memory. BENCH_REAL=off leaves it out.
+ *    memory. BENCH_REAL=off or BENCH_REAL=stack leaves it out.
  *
  * Also printed: PostgreSQL connections the create opened
  * (postgresStats.connections delta; the floor opens 1) and what one session
@@ -71,6 +74,7 @@ import { debeziumPostgresPlugin } from "../test/support/connect-double/debezium-
 import type { ConnectorPlugin } from "../test/support/connect-double/plugin";
 import { ALL_MAJORS, startPostgres, uniqueName, type PgServer } from "../test/support/postgres";
 import { benchRealEngine } from "./real-engine";
+import { startConnectTarget } from "../test/support/connect-target";
 import { startLatencyProxy } from "./latency-proxy";
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
@@ -184,17 +188,23 @@ interface Via {
   created?: () => void;
 }
 
-async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoChange: boolean, via?: Via): Promise<OursRun> {
+/** The Kafka Connect a create runs against: the double (whose task reports are timestamped) or the real stack. */
+interface ConnectSide {
+  kind: "double" | "real";
+  url: string;
+}
+
+async function runOurs(pg: PgServer, connect: ConnectSide, f: Fixture, withNoChange: boolean, via?: Via): Promise<OursRun> {
   const role = await newRole(pg);
   const name = uniqueName(`cdc${f.size}`).replace(/_/g, "-");
   const args: CdcPipelineArgs = {
     source: { ...pg.connection(f.db), port: via?.pgPort ?? pg.port },
     // The connector's task reaches PostgreSQL directly (as the floor's does): only the library's own traffic pays the latency.
     connectorSource: { host: pg.host, port: pg.port, user: role, password: ROLE_PASSWORD },
-    connect: { url: via?.connectUrl ?? double.url },
+    connect: { url: via?.connectUrl ?? connect.url },
     tables: f.tables,
     snapshotMode: "no_data",
-    readyTimeoutSeconds: 60,
+    readyTimeoutSeconds: 120,
   };
   const program = () => {
     const p = new CdcPipeline(name, args);
@@ -216,7 +226,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
     const requests = connectStats.requests - r0;
     if (up.outputs.connectorState !== "RUNNING") throw new Error(`pipeline ${name}: connector state ${String(up.outputs.connectorState)}`);
     const running = runningAt.get(name);
-    if (running === undefined) throw new Error(`pipeline ${name}: the double never reported the task RUNNING`);
+    if (connect.kind === "double" && running === undefined) throw new Error(`pipeline ${name}: the double never reported the task RUNNING`);
     const [slot] = await pg.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [up.outputs.slotName]);
     if (!slot?.active) throw new Error(`pipeline ${name}: slot not active after create`);
 
@@ -241,7 +251,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
     const d0 = now();
     await quiet(() => engine.destroy());
     const d1 = now();
-    return { ms: t1 - t0, statements, connections, requests, runningToReturnMs: t1 - running, noChange, destroyMs: d1 - d0, providerBytes };
+    return { ms: t1 - t0, statements, connections, requests, runningToReturnMs: running === undefined ? NaN : t1 - running, noChange, destroyMs: d1 - d0, providerBytes };
   } catch (err) {
     await quiet(() => engine.destroy()).catch(() => undefined);
     throw err;
@@ -252,7 +262,7 @@ async function runOurs(pg: PgServer, double: ConnectDouble, f: Fixture, withNoCh
 
 // ---- the floor: minimal SQL and REST calls, issued directly ----
 
-async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture, via?: Via): Promise<number> {
+async function runFloor(pg: PgServer, connect: ConnectSide, f: Fixture, via?: Via): Promise<number> {
   const role = await newRole(pg);
   const name = uniqueName(`floor${f.size}`).replace(/_/g, "-");
   const base = name.replace(/-/g, "_");
@@ -269,7 +279,7 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture, via?: V
   });
   const { Client } = require("pg") as typeof import("pg");
   const conn = { ...pg.connection(f.db), port: via?.pgPort ?? pg.port };
-  const url = `${via?.connectUrl ?? double.url}/connectors/${encodeURIComponent(name)}`;
+  const url = `${via?.connectUrl ?? connect.url}/connectors/${encodeURIComponent(name)}`;
   let ms = 0;
   try {
     const t0 = now();
@@ -280,26 +290,33 @@ async function runFloor(pg: PgServer, double: ConnectDouble, f: Fixture, via?: V
       await c.query(`GRANT SELECT ON ${list} TO ${role}`);
       await c.query(`CREATE PUBLICATION ${pub} FOR TABLE ${list}`);
       await c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+      const put = await fetch(`${url}/config`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(config) });
+      if (put.status !== 201 && put.status !== 200) throw new Error(`floor: PUT config answered ${put.status}: ${await put.text()}`);
+      for (;;) {
+        const r = await fetch(`${url}/status`);
+        if (r.ok) {
+          const s = (await r.json()) as { connector: { state: string }; tasks: Array<{ state: string }> };
+          if (s.connector.state === "RUNNING" && s.tasks.length > 0 && s.tasks.every((t) => t.state === "RUNNING")) break;
+          if (s.tasks.some((t) => t.state === "FAILED")) throw new Error(`floor: task FAILED: ${JSON.stringify(s)}`);
+        } else await r.text();
+        if (now() - t0 > 120000) throw new Error("floor: connector not RUNNING within 120 s");
+        await sleep(FLOOR_POLL_MS);
+      }
+      // Streaming: Debezium's replication connection holds the slot (the same session, polled like the status).
+      for (;;) {
+        const { rows } = await c.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+        if (rows[0]?.active) break;
+        if (now() - t0 > 120000) throw new Error("floor: Debezium does not hold the slot within 120 s");
+        await sleep(FLOOR_POLL_MS);
+      }
+      ms = now() - t0;
     } finally {
       await c.end();
     }
-    const put = await fetch(`${url}/config`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(config) });
-    if (put.status !== 201 && put.status !== 200) throw new Error(`floor: PUT config answered ${put.status}: ${await put.text()}`);
-    for (;;) {
-      const r = await fetch(`${url}/status`);
-      if (r.ok) {
-        const s = (await r.json()) as { connector: { state: string }; tasks: Array<{ state: string }> };
-        if (s.connector.state === "RUNNING" && s.tasks.length > 0 && s.tasks.every((t) => t.state === "RUNNING")) break;
-        if (s.tasks.some((t) => t.state === "FAILED")) throw new Error(`floor: task FAILED: ${JSON.stringify(s)}`);
-      } else await r.text();
-      if (now() - t0 > 60000) throw new Error("floor: connector not RUNNING within 60 s");
-      await sleep(FLOOR_POLL_MS);
-    }
-    ms = now() - t0;
     via?.created?.();
   } finally {
     await fetch(url, { method: "DELETE" }).then((r) => r.text()).catch(() => undefined);
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 600; i++) {
       const [s] = await pg.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot]);
       if (!s) break;
       if (!s.active) {
@@ -378,6 +395,83 @@ function printTable(rows: Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
+/** Creates of every fixture size against one Connect side, ours and the floor alternating; rows and JSON per size. */
+async function measureCreates(
+  pg: PgServer,
+  side: ConnectSide,
+  fixtures: Fixture[],
+  label: string,
+): Promise<{ rows: Row[]; json: Record<string, unknown>; statements: number[]; providerBytes?: Record<string, number> }> {
+  const rows: Row[] = [];
+  // Warm-up (module loading, first connections, the workers' first connector), not reported.
+  process.stderr.write(`bench: ${label}: warm-up\n`);
+  await runOurs(pg, side, fixtures[0], false);
+  await runFloor(pg, side, fixtures[0]);
+  const perSize: Array<{ size: number; ours: OursRun[]; floor: number[] }> = [];
+  for (const f of fixtures) {
+    const ours: OursRun[] = [];
+    const floor: number[] = [];
+    const noChange = side.kind === "double" && f.size === NO_CHANGE_SIZE;
+    for (let r = 0; r < REPS; r++) {
+      process.stderr.write(`bench: ${label}: ${f.size} tables, run ${r + 1}/${REPS}\n`);
+      // Alternate the order so neither side always runs on a warmer server.
+      if (r % 2 === 0) {
+        ours.push(await runOurs(pg, side, f, noChange));
+        floor.push(await runFloor(pg, side, f));
+      } else {
+        floor.push(await runFloor(pg, side, f));
+        ours.push(await runOurs(pg, side, f, noChange));
+      }
+    }
+    perSize.push({ size: f.size, ours, floor });
+  }
+  const json: Record<string, unknown> = {};
+  const on = side.kind === "double" ? "" : ", real stack";
+  for (const { size, ours, floor } of perSize) {
+    const ms = median(ours.map((o) => o.ms));
+    const floorMs = median(floor);
+    const ratio = ms / floorMs;
+    const statements = median(ours.map((o) => o.statements));
+    const connections = median(ours.map((o) => o.connections));
+    const requests = median(ours.map((o) => o.requests));
+    const destroyMs = median(ours.map((o) => o.destroyMs));
+    rows.push({ what: `Pipeline create${on}, ${size} tables: wall time`, value: fmtMs(ms), target: "-" });
+    rows.push({ what: `Pipeline create${on}, ${size} tables: SQL statements`, value: `${statements} (runs: ${ours.map((o) => o.statements).join(", ")})`, target: "constant in table count" });
+    rows.push({ what: `Pipeline create${on}, ${size} tables: PostgreSQL connections`, value: `${connections} (floor: 1)`, target: "-" });
+    rows.push({ what: `Pipeline create${on}, ${size} tables: HTTP requests`, value: `${requests} (runs: ${ours.map((o) => o.requests).join(", ")})`, target: "-" });
+    rows.push({ what: `Floor script${on}, ${size} tables: wall time`, value: fmtMs(floorMs), target: "-" });
+    rows.push({ what: `Pipeline / floor${on}, ${size} tables`, value: ratio.toFixed(2), target: `<= ${TARGETS.ratio}`, ok: ratio <= TARGETS.ratio });
+    const entry: Record<string, unknown> = {
+      createMs: Math.round(ms),
+      createRunsMs: ours.map((o) => Math.round(o.ms)),
+      statements,
+      statementRuns: ours.map((o) => o.statements),
+      connections,
+      httpRequests: requests,
+      floorMs: Math.round(floorMs),
+      floorRunsMs: floor.map(Math.round),
+      ratio: Number(ratio.toFixed(3)),
+      destroyMs: Math.round(destroyMs),
+    };
+    if (side.kind === "double") {
+      const runningToReturn = median(ours.map((o) => o.runningToReturnMs));
+      rows.push({ what: `Double RUNNING -> create returned, ${size} tables`, value: fmtMs(runningToReturn), target: `<= ${TARGETS.runningToReturnMs} ms`, ok: runningToReturn <= TARGETS.runningToReturnMs });
+      entry.runningToReturnMs = Math.round(runningToReturn);
+    }
+    rows.push({ what: `Destroy${on}, ${size} tables`, value: fmtMs(destroyMs), target: "-" });
+    const nc = ours.map((o) => o.noChange).filter((x): x is NonNullable<OursRun["noChange"]> => !!x);
+    if (nc.length) {
+      const ncMs = median(nc.map((x) => x.ms));
+      rows.push({ what: `No-change up, ${size} tables`, value: `${fmtMs(ncMs)} (${median(nc.map((x) => x.statements))} statements, ${median(nc.map((x) => x.requests))} requests)`, target: "-" });
+      entry.noChangeUpMs = Math.round(ncMs);
+      entry.noChangeStatements = median(nc.map((x) => x.statements));
+      entry.noChangeHttpRequests = median(nc.map((x) => x.requests));
+    }
+    json[String(size)] = entry;
+  }
+  return { rows, json, statements: perSize.map((p) => median(p.ours.map((o) => o.statements))), providerBytes: perSize[0]?.ours[0]?.providerBytes };
+}
+
 async function main(): Promise<void> {
   const started = now();
   const major = Number(process.env.BENCH_PG_MAJOR ?? ALL_MAJORS[ALL_MAJORS.length - 1]);
@@ -414,74 +508,14 @@ async function main(): Promise<void> {
     const fixtures: Fixture[] = [];
     for (const size of SIZES) fixtures.push(await makeFixture(pg, size));
 
-    // Warm-up (module loading, first connections), not reported.
-    process.stderr.write("bench: warm-up\n");
-    await runOurs(pg, double, fixtures[0], false);
-    await runFloor(pg, double, fixtures[0]);
-
+    const doubleSide: ConnectSide = { kind: "double", url: double.url };
     const sessionMs = await sessionCost(pg, fixtures[0]);
     rows.push({ what: "One PostgreSQL session (connect, auth, version, 1 query)", value: `${sessionMs.toFixed(1)} ms`, target: "-" });
     json.sessionMs = Number(sessionMs.toFixed(1));
 
-    const perSize: Array<{ size: number; ours: OursRun[]; floor: number[] }> = [];
-    for (const f of fixtures) {
-      const ours: OursRun[] = [];
-      const floor: number[] = [];
-      for (let r = 0; r < REPS; r++) {
-        process.stderr.write(`bench: ${f.size} tables, run ${r + 1}/${REPS}\n`);
-        // Alternate the order so neither side always runs on a warmer server.
-        if (r % 2 === 0) {
-          ours.push(await runOurs(pg, double, f, f.size === NO_CHANGE_SIZE));
-          floor.push(await runFloor(pg, double, f));
-        } else {
-          floor.push(await runFloor(pg, double, f));
-          ours.push(await runOurs(pg, double, f, f.size === NO_CHANGE_SIZE));
-        }
-      }
-      perSize.push({ size: f.size, ours, floor });
-    }
-
-    const pipelines: Record<string, unknown> = {};
-    for (const { size, ours, floor } of perSize) {
-      const ms = median(ours.map((o) => o.ms));
-      const floorMs = median(floor);
-      const ratio = ms / floorMs;
-      const statements = median(ours.map((o) => o.statements));
-      const connections = median(ours.map((o) => o.connections));
-      const requests = median(ours.map((o) => o.requests));
-      const runningToReturn = median(ours.map((o) => o.runningToReturnMs));
-      const destroyMs = median(ours.map((o) => o.destroyMs));
-      rows.push({ what: `Pipeline create, ${size} tables: wall time`, value: fmtMs(ms), target: "-" });
-      rows.push({ what: `Pipeline create, ${size} tables: SQL statements`, value: `${statements} (runs: ${ours.map((o) => o.statements).join(", ")})`, target: "constant in table count" });
-      rows.push({ what: `Pipeline create, ${size} tables: PostgreSQL connections`, value: `${connections} (floor: 1)`, target: "-" });
-      rows.push({ what: `Pipeline create, ${size} tables: HTTP requests`, value: `${requests} (runs: ${ours.map((o) => o.requests).join(", ")})`, target: "-" });
-      rows.push({ what: `Floor script, ${size} tables: wall time`, value: fmtMs(floorMs), target: "-" });
-      rows.push({ what: `Pipeline / floor, ${size} tables`, value: ratio.toFixed(2), target: `<= ${TARGETS.ratio}`, ok: ratio <= TARGETS.ratio });
-      rows.push({ what: `Double RUNNING -> create returned, ${size} tables`, value: fmtMs(runningToReturn), target: `<= ${TARGETS.runningToReturnMs} ms`, ok: runningToReturn <= TARGETS.runningToReturnMs });
-      rows.push({ what: `Destroy, ${size} tables`, value: fmtMs(destroyMs), target: "-" });
-      const entry: Record<string, unknown> = {
-        createMs: Math.round(ms),
-        createRunsMs: ours.map((o) => Math.round(o.ms)),
-        statements,
-        statementRuns: ours.map((o) => o.statements),
-        connections,
-        httpRequests: requests,
-        floorMs: Math.round(floorMs),
-        floorRunsMs: floor.map(Math.round),
-        ratio: Number(ratio.toFixed(3)),
-        runningToReturnMs: Math.round(runningToReturn),
-        destroyMs: Math.round(destroyMs),
-      };
-      const nc = ours.map((o) => o.noChange).filter((x): x is NonNullable<OursRun["noChange"]> => !!x);
-      if (nc.length) {
-        const ncMs = median(nc.map((x) => x.ms));
-        rows.push({ what: `No-change up, ${size} tables`, value: `${fmtMs(ncMs)} (${median(nc.map((x) => x.statements))} statements, ${median(nc.map((x) => x.requests))} requests)`, target: "-" });
-        entry.noChangeUpMs = Math.round(ncMs);
-        entry.noChangeStatements = median(nc.map((x) => x.statements));
-        entry.noChangeHttpRequests = median(nc.map((x) => x.requests));
-      }
-      pipelines[String(size)] = entry;
-    }
+    const onDouble = await measureCreates(pg, doubleSide, fixtures, "Connect double");
+    rows.push(...onDouble.rows);
+    const pipelines = onDouble.json;
     // 8. the same create with network latency in front of PostgreSQL and Connect (bench/latency-proxy.ts)
     {
       const oneWay = LATENCY_ONE_WAY_MS;
@@ -498,7 +532,7 @@ async function main(): Promise<void> {
       const measure = async (side: "ours" | "floor") => {
         pgProxy.reset();
         connectProxy.reset();
-        const ms = side === "ours" ? (await runOurs(pg as PgServer, double as ConnectDouble, f, false, via)).ms : await runFloor(pg as PgServer, double as ConnectDouble, f, via);
+        const ms = side === "ours" ? (await runOurs(pg as PgServer, doubleSide, f, false, via)).ms : await runFloor(pg as PgServer, doubleSide, f, via);
         runs[side].push(ms);
         (side === "ours" ? runs.oursPg : runs.floorPg).push(at.pg);
         (side === "ours" ? runs.oursHttp : runs.floorHttp).push(at.http);
@@ -540,20 +574,33 @@ async function main(): Promise<void> {
       };
     }
 
-    const stmts = perSize.map((p) => median(p.ours.map((o) => o.statements)));
+    const stmts = onDouble.statements;
     const constant = Math.max(...stmts) - Math.min(...stmts) <= 2;
     rows.push({ what: `SQL statements across ${SIZES.join(" / ")} tables`, value: stmts.join(" / "), target: "no growth with tables", ok: constant });
     json.pipelines = pipelines;
     json.statementsConstant = constant;
     // Provider text actually stored in state by the runs, for comparison with the serialized stubs above.
-    json.providerBytesInState = perSize[0]?.ours[0]?.providerBytes;
+    json.providerBytesInState = onDouble.providerBytes;
+
+    // 2b. the same creates against the real Kafka Connect + Debezium stack; the floor waits until Debezium streams too.
+    if (process.env.BENCH_REAL !== "off") {
+      process.stderr.write("bench: starting the real Kafka + Connect + Debezium stack\n");
+      const real = await startConnectTarget("real");
+      try {
+        const onReal = await measureCreates(pg, { kind: "real", url: real.url }, fixtures, "real Connect + Debezium");
+        rows.push(...onReal.rows);
+        json.realStack = onReal.json;
+      } finally {
+        await real.close().catch(() => undefined);
+      }
+    }
   } finally {
     await double?.close().catch(() => undefined);
     await pg?.destroy().catch(() => undefined);
   }
 
   // 7. the real engine on the real stack (bench/real-engine.ts)
-  if (process.env.BENCH_REAL !== "off") {
+  if (process.env.BENCH_REAL !== "off" && process.env.BENCH_REAL !== "stack") {
     const real = await quiet(() => benchRealEngine(major, (l) => process.stderr.write(`${l}\n`)));
     rows.push(...real.rows);
     json.realEngine = real.json;
@@ -568,9 +615,10 @@ async function main(): Promise<void> {
   console.log(`\nBenchmark: PostgreSQL ${major}, Connect double (Debezium-like plugin, snapshot.mode=no_data, tasks start at once), median of ${REPS} runs\n`);
   printTable(rows);
   console.log(
-    `\nFloor: one connection (ALTER ROLE, GRANT, CREATE PUBLICATION, pg_create_logical_replication_slot), PUT config, GET status every ${FLOOR_POLL_MS} ms until RUNNING.` +
-      `\nOurs adds: preflight and slot-loss check, a session per resource, catalog reads before and after each change, Connect validation,` +
-      `\nan adoption check, the status-poll backoff (from 25 ms, growing 1.6x) and the wait until Debezium holds the slot. Timeline: node build/bench/profile.js <tables>.`,
+    `\nFloor: one connection (ALTER ROLE, GRANT, CREATE PUBLICATION, pg_create_logical_replication_slot), PUT config, GET status every ${FLOOR_POLL_MS} ms until RUNNING,` +
+      `\nthen pg_replication_slots every ${FLOOR_POLL_MS} ms until Debezium holds the slot.` +
+      `\nOurs adds: preflight and slot-loss check, catalog reads before and after each change, Connect validation, an adoption check,` +
+      `\nthe signal table, and the status-poll backoff (from 25 ms, growing 1.3x). Timeline: node build/bench/profile.js <tables>.`,
   );
   console.log(`\nTotal bench time: ${json.benchSeconds} s`);
   console.log(JSON.stringify(json));

@@ -24,7 +24,7 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Receives a human-readable line whenever the observed state changes. */
   onProgress?: (line: string) => void;
-  /** Polling backoff. Default: from 25 ms, growing 1.6x, capped at 2 s, jittered (a few more requests for a fast answer). */
+  /** Polling backoff. Default: from 25 ms, growing 1.3x, capped at 2 s, jittered (a few more requests for a fast answer: a create sees RUNNING within about 30 ms of Connect reporting it). */
   backoff?: BackoffPolicy;
   /** For RUNNING: how many RUNNING tasks are required at least. Default 1 (0 accepts a connector without tasks at once). */
   minTasks?: number;
@@ -144,7 +144,7 @@ export async function waitForState(client: StatusSource, name: string, wanted: T
   const grace = opts.zeroTaskGraceMs ?? 5000;
   const settleMs = opts.settleMs ?? 100;
   let runningSince: number | undefined;
-  const backoff: BackoffPolicy = { initialDelayMs: 25, maxDelayMs: 2000, multiplier: 1.6, jitter: 0.3, ...opts.backoff };
+  const backoff: BackoffPolicy = { initialDelayMs: 25, maxDelayMs: 2000, multiplier: 1.3, jitter: 0.3, ...opts.backoff };
   const start = Date.now();
   const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
   let attempt = 0;

@@ -93,7 +93,7 @@ export async function waitForDebeziumToHoldSlot(c: PostgresConnection, slotName:
       onProgress?.(`${what}: waiting for Debezium to start streaming from slot "${slotName}"${slot.active ? `, held by ${holderOf(slot)}` : " (slot inactive)"}`);
     }
     return undefined;
-  }, { timeoutMs })) as LiveSlot);
+  }, { timeoutMs, factor: 1.3, maxDelayMs: 500 })) as LiveSlot);
 }
 
 /**

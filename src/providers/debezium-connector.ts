@@ -13,7 +13,7 @@ import { CdcError } from "../errors";
 import { requestIncrementalSnapshot } from "../debezium/request-snapshot";
 import { tablesToSnapshot } from "../debezium/snapshots";
 import { holderOf, isDebeziumHolder, waitForDebeziumRelease, waitForDebeziumToHoldSlot } from "../postgres/slot-activity";
-import { readSlot } from "../postgres/slots";
+import { readSlot, type LiveSlot } from "../postgres/slots";
 import { withSession } from "../postgres/connection";
 import { containsUnknown } from "../validation/common";
 import { DEFAULT_RUNNING_TIMEOUT_SECONDS, debeziumConnectorInputsSchema, type ConnectorTargetState, type DebeziumConnectorInputs } from "../validation/debezium-connector";
@@ -89,11 +89,17 @@ async function validateWithConnect(client: ConnectClient, i: DebeziumConnectorIn
 /** How long a Debezium backend that holds the slot gets to let go before a create refuses. */
 const RELEASE_GRACE_MS = 15_000;
 
-/** Before a Debezium connector starts: its slot must not be held by someone else. */
-async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boolean): Promise<void> {
+/** The connector's slot as it is now (read before the connector exists), or undefined without `streaming`. */
+function readStreamingSlot(i: DebeziumConnectorInputs): Promise<LiveSlot | undefined> {
+  const st = i.streaming;
+  return st ? withSession(st.connection, what(i.name), (s) => readSlot(s, st.slotName)) : Promise.resolve(undefined);
+}
+
+/** Before a Debezium connector starts: its slot (as read just now) must not be held by someone else. */
+async function assertSlotFree(i: DebeziumConnectorInputs, connectorExists: boolean, read: LiveSlot | undefined): Promise<void> {
   if (!i.streaming || connectorExists) return;
   const { connection, slotName } = i.streaming;
-  let slot = await withSession(connection, what(i.name), (s) => readSlot(s, slotName));
+  let slot = read;
   if (slot && isDebeziumHolder(slot)) {
     // Often the task of a connector deleted just before (a replace, a rename) that its worker has not
     // stopped yet: Connect stops it within task.shutdown.graceful.timeout.ms (5 s by default).
@@ -234,8 +240,8 @@ export const provider = {
   async create(inputs: Record<string, unknown>): Promise<dynamic.CreateResult> {
     const i = parseOrThrow(debeziumConnectorInputsSchema, inputs, KIND);
     return withClient(i, async (client) => {
-      if (i.validate) await validateWithConnect(client, i);
-      const existing = await client.getConfig(i.name);
+      // Independent reads at once: Connect's validation, the connector of this name, the slot's holder.
+      const [, existing, slotNow] = await Promise.all([i.validate ? validateWithConnect(client, i) : undefined, client.getConfig(i.name), readStreamingSlot(i)]);
       let recorded = i;
       if (existing) {
         const diffs = debeziumConfigDifferences(existing, i.config);
@@ -252,7 +258,7 @@ export const provider = {
           );
         } else progress(`${what(i.name)}: adopting the existing connector with the same config`);
       }
-      await assertSlotFree(i, !!existing);
+      await assertSlotFree(i, !!existing, slotNow);
       if (!existing) {
         const initial = CONNECT_STATE[i.state];
         await client.create(i.name, i.config, initial === "RUNNING" ? undefined : initial);
@@ -266,8 +272,9 @@ export const provider = {
           restartedAt = await restartFailed(client, i, status0);
         }
         const status = await waitUntilReady(client, i, restartedAt);
-        const info = await client.getConnector(i.name);
-        return { id: i.name, outs: outputsOf(recorded, status, info?.type) };
+        // The status names the type on Connect 2.x and later; older workers only say it in GET /connectors/{name}.
+        const type = status?.type ?? (await client.getConnector(i.name))?.type;
+        return { id: i.name, outs: outputsOf(recorded, status, type) };
       } catch (err) {
         // The connector exists now: report a partial create (ErrorResourceInitFailed) so Pulumi records it
         // and the next `pulumi up` updates it (new config, restart of failed tasks) instead of creating again.

@@ -63,7 +63,8 @@ async function applyInTransaction(
     );
   }
   const stmts = [...grantStatements(role, plan.toRevoke, true), ...grantStatements(role, plan.toGrant, false)];
-  for (const sql of stmts) await s.query(sql);
+  // One round trip for all of them (inside the transaction: the first error rolls every one back).
+  if (stmts.length) await s.query(stmts.join(";\n"));
   grantStats.lastStatements = stmts.length;
   if (!req) return undefined;
   const after = await readCatalog(s, role, req, plan.record, plan.record.grantor);
