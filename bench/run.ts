@@ -472,6 +472,68 @@ async function measureCreates(
   return { rows, json, statements: perSize.map((p) => median(p.ours.map((o) => o.statements))), providerBytes: perSize[0]?.ours[0]?.providerBytes };
 }
 
+/** The create of fixture `f`, ours and the floor, with LATENCY_ONE_WAY_MS added each way in front of PostgreSQL and Connect. */
+async function measureLatency(pg: PgServer, connect: ConnectSide, f: Fixture): Promise<{ rows: Row[]; json: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const oneWay = LATENCY_ONE_WAY_MS;
+  const on = connect.kind === "double" ? "" : ", real stack";
+  const pgProxy = await startLatencyProxy(pg.port, oneWay);
+  const connectProxy = await startLatencyProxy(Number(new URL(connect.url).port), oneWay);
+  const runs = { ours: [] as number[], floor: [] as number[], oursPg: [] as number[], floorPg: [] as number[], oursHttp: [] as number[], floorHttp: [] as number[] };
+  let at = { pg: 0, http: 0 };
+  const via: Via = {
+    pgPort: pgProxy.port,
+    connectUrl: `http://127.0.0.1:${connectProxy.port}`,
+    created: () => (at = { pg: pgProxy.counts().roundTrips, http: connectProxy.counts().roundTrips }),
+  };
+  const measure = async (side: "ours" | "floor") => {
+    pgProxy.reset();
+    connectProxy.reset();
+    const ms = side === "ours" ? (await runOurs(pg, connect, f, false, via)).ms : await runFloor(pg, connect, f, via);
+    runs[side].push(ms);
+    (side === "ours" ? runs.oursPg : runs.floorPg).push(at.pg);
+    (side === "ours" ? runs.oursHttp : runs.floorHttp).push(at.http);
+  };
+  try {
+    for (let r = 0; r < REPS; r++) {
+      process.stderr.write(`bench: ${f.size} tables${on} with ${2 * oneWay} ms round-trip time, run ${r + 1}/${REPS}\n`);
+      if (r % 2 === 0) {
+        await measure("ours");
+        await measure("floor");
+      } else {
+        await measure("floor");
+        await measure("ours");
+      }
+    }
+  } finally {
+    await pgProxy.close();
+    await connectProxy.close();
+  }
+  const ms = median(runs.ours);
+  const floorMs = median(runs.floor);
+  const ratio = ms / floorMs;
+  const rtt = `${2 * oneWay} ms RTT`;
+  rows.push({ what: `Pipeline create${on}, ${f.size} tables, ${rtt}: wall time (floor)`, value: `${fmtMs(ms)} (${fmtMs(floorMs)})`, target: "-" });
+  rows.push({
+    what: `Round trips per create${on}, ${rtt}: PostgreSQL + Connect (floor)`,
+    value: `${median(runs.oursPg)} + ${median(runs.oursHttp)} (${median(runs.floorPg)} + ${median(runs.floorHttp)})`,
+    target: "-",
+  });
+  rows.push({ what: `Pipeline / floor${on}, ${f.size} tables, ${rtt}`, value: ratio.toFixed(2), target: `<= ${TARGETS.latencyRatio}`, ok: ratio <= TARGETS.latencyRatio });
+  return {
+    rows,
+    json: {
+      roundTripMs: 2 * oneWay,
+      tables: f.size,
+      createMs: Math.round(ms),
+      floorMs: Math.round(floorMs),
+      ratio: Number(ratio.toFixed(3)),
+      roundTrips: { postgres: median(runs.oursPg), connect: median(runs.oursHttp) },
+      floorRoundTrips: { postgres: median(runs.floorPg), connect: median(runs.floorHttp) },
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const started = now();
   const major = Number(process.env.BENCH_PG_MAJOR ?? ALL_MAJORS[ALL_MAJORS.length - 1]);
@@ -517,62 +579,9 @@ async function main(): Promise<void> {
     rows.push(...onDouble.rows);
     const pipelines = onDouble.json;
     // 8. the same create with network latency in front of PostgreSQL and Connect (bench/latency-proxy.ts)
-    {
-      const oneWay = LATENCY_ONE_WAY_MS;
-      const pgProxy = await startLatencyProxy(pg.port, oneWay);
-      const connectProxy = await startLatencyProxy(Number(new URL(double.url).port), oneWay);
-      const f = fixtures[0];
-      const runs = { ours: [] as number[], floor: [] as number[], oursPg: [] as number[], floorPg: [] as number[], oursHttp: [] as number[], floorHttp: [] as number[] };
-      let at = { pg: 0, http: 0 };
-      const via: Via = {
-        pgPort: pgProxy.port,
-        connectUrl: `http://127.0.0.1:${connectProxy.port}`,
-        created: () => (at = { pg: pgProxy.counts().roundTrips, http: connectProxy.counts().roundTrips }),
-      };
-      const measure = async (side: "ours" | "floor") => {
-        pgProxy.reset();
-        connectProxy.reset();
-        const ms = side === "ours" ? (await runOurs(pg as PgServer, doubleSide, f, false, via)).ms : await runFloor(pg as PgServer, doubleSide, f, via);
-        runs[side].push(ms);
-        (side === "ours" ? runs.oursPg : runs.floorPg).push(at.pg);
-        (side === "ours" ? runs.oursHttp : runs.floorHttp).push(at.http);
-      };
-      try {
-        for (let r = 0; r < REPS; r++) {
-          process.stderr.write(`bench: ${f.size} tables with ${2 * oneWay} ms round-trip time, run ${r + 1}/${REPS}\n`);
-          if (r % 2 === 0) {
-            await measure("ours");
-            await measure("floor");
-          } else {
-            await measure("floor");
-            await measure("ours");
-          }
-        }
-      } finally {
-        await pgProxy.close();
-        await connectProxy.close();
-      }
-      const ms = median(runs.ours);
-      const floorMs = median(runs.floor);
-      const ratio = ms / floorMs;
-      const rtt = `${2 * oneWay} ms RTT`;
-      rows.push({ what: `Pipeline create, ${f.size} tables, ${rtt}: wall time (floor)`, value: `${fmtMs(ms)} (${fmtMs(floorMs)})`, target: "-" });
-      rows.push({
-        what: `Round trips per create, ${rtt}: PostgreSQL + Connect (floor)`,
-        value: `${median(runs.oursPg)} + ${median(runs.oursHttp)} (${median(runs.floorPg)} + ${median(runs.floorHttp)})`,
-        target: "-",
-      });
-      rows.push({ what: `Pipeline / floor, ${f.size} tables, ${rtt}`, value: ratio.toFixed(2), target: `<= ${TARGETS.latencyRatio}`, ok: ratio <= TARGETS.latencyRatio });
-      json.latency = {
-        roundTripMs: 2 * oneWay,
-        tables: f.size,
-        createMs: Math.round(ms),
-        floorMs: Math.round(floorMs),
-        ratio: Number(ratio.toFixed(3)),
-        roundTrips: { postgres: median(runs.oursPg), connect: median(runs.oursHttp) },
-        floorRoundTrips: { postgres: median(runs.floorPg), connect: median(runs.floorHttp) },
-      };
-    }
+    const slow = await measureLatency(pg, doubleSide, fixtures[0]);
+    rows.push(...slow.rows);
+    json.latency = slow.json;
 
     const stmts = onDouble.statements;
     const constant = Math.max(...stmts) - Math.min(...stmts) <= 2;
@@ -590,6 +599,9 @@ async function main(): Promise<void> {
         const onReal = await measureCreates(pg, { kind: "real", url: real.url }, fixtures, "real Connect + Debezium");
         rows.push(...onReal.rows);
         json.realStack = onReal.json;
+        const slowReal = await measureLatency(pg, { kind: "real", url: real.url }, fixtures[0]);
+        rows.push(...slowReal.rows);
+        json.realStackLatency = slowReal.json;
       } finally {
         await real.close().catch(() => undefined);
       }
@@ -612,7 +624,10 @@ async function main(): Promise<void> {
   json.mocksRunsMs = mockTimes.map(Math.round);
   json.benchSeconds = Number(((now() - started) / 1000).toFixed(1));
 
-  console.log(`\nBenchmark: PostgreSQL ${major}, Connect double (Debezium-like plugin, snapshot.mode=no_data, tasks start at once), median of ${REPS} runs\n`);
+  console.log(
+    `\nBenchmark: PostgreSQL ${major}; the Connect double (Debezium-like plugin, tasks start at once)` +
+      `${process.env.BENCH_REAL === "off" ? "" : ", then the real Kafka Connect + Debezium stack (rows marked real stack)"}; snapshot.mode=no_data; median of ${REPS} runs\n`,
+  );
   printTable(rows);
   console.log(
     `\nFloor: one connection (ALTER ROLE, GRANT, CREATE PUBLICATION, pg_create_logical_replication_slot), PUT config, GET status every ${FLOOR_POLL_MS} ms until RUNNING,` +
