@@ -20,6 +20,7 @@
  */
 import { strict as assert } from "node:assert";
 import { Client, type ClientConfig } from "pg";
+import { closeIdleSessions } from "#dist/postgres/connection.js";
 import { preflight, type PreflightFinding, type PreflightOptions, type PreflightReport } from "#dist/postgres/preflight.js";
 import { resolveConnection } from "#dist/validation/connection.js";
 import { pgMajors, startPostgres, uniqueName, type PgServer } from "../support/postgres";
@@ -35,8 +36,11 @@ for (const major of pgMajors()) {
     let weak: string; // no REPLICATION
     let admin: string; // LOGIN CREATEROLE, owns the tables, not a superuser
 
-    const run = (opts: PreflightOptions = { role: weak, tables: ["orders"] }, asAdmin = false): Promise<PreflightReport> =>
-      preflight(resolveConnection({ connection: pg.connection(db, asAdmin ? { user: admin, password: PW } : {}) }, "t"), opts);
+    // A new session each time: the flavour markers set with ALTER DATABASE apply when a session starts.
+    const run = async (opts: PreflightOptions = { role: weak, tables: ["orders"] }, asAdmin = false): Promise<PreflightReport> => {
+      await closeIdleSessions();
+      return preflight(resolveConnection({ connection: pg.connection(db, asAdmin ? { user: admin, password: PW } : {}) }, "t"), opts);
+    };
     const find = (items: PreflightFinding[], check: string): PreflightFinding => {
       const hit = items.find((p) => p.check === check);
       assert.ok(hit, `${check} in ${JSON.stringify(items)}`);

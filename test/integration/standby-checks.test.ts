@@ -84,9 +84,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     await primary.query("INSERT INTO orders VALUES (1, 'a')", [], db);
     const input = { source: primary.connection(db), connect: { url: target.url }, connectorName: up.outputs.connectorName as string, slotName, standby: { physicalSlot: "standby1", connection: standby.connection(db) } };
     let status = await pipelineStatus(input);
-    for (let i = 0; i < 300 && status.failover.standbySlot !== "ready"; i++) {
-      // PostgreSQL logs running transactions every 15 s; the standby's copy turns persistent after one.
+    for (let i = 2; status.failover.standbySlot !== "ready" && i < 300; i++) {
+      // The standby's copy turns persistent once the primary's slot, confirmed by the consumer, has moved past
+      // a running-transactions record (PostgreSQL logs one every 15 s on its own): log one, then commit a row
+      // for the connector to confirm.
       await primary.query("SELECT pg_log_standby_snapshot()");
+      await primary.query("INSERT INTO orders VALUES ($1, 'b')", [i], db);
       await sleep(200);
       status = await pipelineStatus(input);
     }

@@ -896,7 +896,8 @@ class DebeziumTask {
           const commitKnown = this.commitKnown;
           this.commitKnown = true;
           // Debezium's commit() confirms the stored offset's lsn_commit (else lsn_proc) to the slot, after
-          // Connect stored the offset: never the transaction's end, so the slot does not pass the offsets.
+          // Connect stored the offset: never the transaction's end, so the slot does not pass the offsets
+          // (measured on 3.6.1: after the first transaction, confirmed_flush_lsn = lsn_proc = the change's LSN).
           flushTo = commitKnown ? tx.commitLsn : tx.lastLsn;
           this.ctx.commitOffset(this.partition(), {
             lsn_proc: tx.lastLsn,
