@@ -17,15 +17,27 @@ export interface LatencyProxy {
   close(): Promise<void>;
 }
 
-/** Writes chunks to a socket `delayMs` after they arrived, in arrival order. */
+/**
+ * Writes chunks to a socket `delayMs` after they arrived, strictly in arrival
+ * order: one queue drained by one timer (timers of different durations that
+ * fall due in the same millisecond may fire in either order, which would
+ * reorder a byte stream).
+ */
 function delayedWriter(to: net.Socket, delayMs: number): (chunk: Buffer) => void {
-  let last = 0;
-  return (chunk) => {
-    const at = Math.max(Date.now() + delayMs, last);
-    last = at;
-    setTimeout(() => {
+  const queue: Array<{ at: number; chunk: Buffer }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const drain = () => {
+    timer = undefined;
+    const now = Date.now();
+    while (queue.length && queue[0].at <= now) {
+      const { chunk } = queue.shift() as { chunk: Buffer };
       if (!to.destroyed) to.write(chunk);
-    }, at - Date.now());
+    }
+    if (queue.length) timer = setTimeout(drain, queue[0].at - now);
+  };
+  return (chunk) => {
+    queue.push({ at: Date.now() + delayMs, chunk });
+    if (!timer) timer = setTimeout(drain, delayMs);
   };
 }
 

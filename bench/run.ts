@@ -84,6 +84,12 @@ const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3));
  * floor alike, so more runs are needed for a stable median.
  */
 const REAL_REPS = Math.max(1, Number(process.env.BENCH_REAL_REPS ?? 5));
+/**
+ * Before each create on the real stack: long enough for the rebalance that the previous delete started to
+ * finish (the workers' heartbeat.interval.ms is 2 s), so no run pays for the clean-up of the one before.
+ */
+const REAL_SETTLE_MS = 3000;
+const settle = (side: { kind: string }) => (side.kind === "real" ? sleep(REAL_SETTLE_MS) : Promise.resolve());
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map((s) => Number(s.trim())).filter((n) => n > 0);
 const NO_CHANGE_SIZE = SIZES.includes(100) ? 100 : SIZES[SIZES.length - 1];
 const MOCK_PIPELINES = 50;
@@ -422,12 +428,14 @@ async function measureCreates(
     for (let r = 0; r < reps; r++) {
       process.stderr.write(`bench: ${label}: ${f.size} tables, run ${r + 1}/${reps}\n`);
       // Alternate the order so neither side always runs on a warmer server.
+      const oursOnce = async () => (await settle(side), ours.push(await runOurs(pg, side, f, noChange)));
+      const floorOnce = async () => (await settle(side), floor.push(await runFloor(pg, side, f)));
       if (r % 2 === 0) {
-        ours.push(await runOurs(pg, side, f, noChange));
-        floor.push(await runFloor(pg, side, f));
+        await oursOnce();
+        await floorOnce();
       } else {
-        floor.push(await runFloor(pg, side, f));
-        ours.push(await runOurs(pg, side, f, noChange));
+        await floorOnce();
+        await oursOnce();
       }
     }
     perSize.push({ size: f.size, ours, floor });
@@ -495,6 +503,7 @@ async function measureLatency(pg: PgServer, connect: ConnectSide, f: Fixture, re
     created: () => (at = { pg: pgProxy.counts().roundTrips, http: connectProxy.counts().roundTrips }),
   };
   const measure = async (side: "ours" | "floor") => {
+    await settle(connect);
     pgProxy.reset();
     connectProxy.reset();
     const ms = side === "ours" ? (await runOurs(pg, connect, f, false, via)).ms : await runFloor(pg, connect, f, via);
