@@ -407,6 +407,16 @@ function printTable(rows: Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
+/** Runs `ours` and `floor` `reps` times, swapping their order each run so neither always runs on a warmer server. */
+async function alternate(reps: number, label: (run: number) => string, ours: () => Promise<unknown>, floor: () => Promise<unknown>): Promise<void> {
+  for (let r = 0; r < reps; r++) {
+    process.stderr.write(`${label(r + 1)}\n`);
+    const [first, second] = r % 2 === 0 ? [ours, floor] : [floor, ours];
+    await first();
+    await second();
+  }
+}
+
 /** Creates of every fixture size against one Connect side, ours and the floor alternating; rows and JSON per size. */
 async function measureCreates(
   pg: PgServer,
@@ -425,19 +435,12 @@ async function measureCreates(
     const ours: OursRun[] = [];
     const floor: number[] = [];
     const noChange = side.kind === "double" && f.size === NO_CHANGE_SIZE;
-    for (let r = 0; r < reps; r++) {
-      process.stderr.write(`bench: ${label}: ${f.size} tables, run ${r + 1}/${reps}\n`);
-      // Alternate the order so neither side always runs on a warmer server.
-      const oursOnce = async () => (await settle(side), ours.push(await runOurs(pg, side, f, noChange)));
-      const floorOnce = async () => (await settle(side), floor.push(await runFloor(pg, side, f)));
-      if (r % 2 === 0) {
-        await oursOnce();
-        await floorOnce();
-      } else {
-        await floorOnce();
-        await oursOnce();
-      }
-    }
+    await alternate(
+      reps,
+      (r) => `bench: ${label}: ${f.size} tables, run ${r}/${reps}`,
+      async () => (await settle(side), ours.push(await runOurs(pg, side, f, noChange))),
+      async () => (await settle(side), floor.push(await runFloor(pg, side, f))),
+    );
     perSize.push({ size: f.size, ours, floor });
   }
   const json: Record<string, unknown> = {};
@@ -512,16 +515,7 @@ async function measureLatency(pg: PgServer, connect: ConnectSide, f: Fixture, re
     (side === "ours" ? runs.oursHttp : runs.floorHttp).push(at.http);
   };
   try {
-    for (let r = 0; r < reps; r++) {
-      process.stderr.write(`bench: ${f.size} tables${on} with ${2 * oneWay} ms round-trip time, run ${r + 1}/${reps}\n`);
-      if (r % 2 === 0) {
-        await measure("ours");
-        await measure("floor");
-      } else {
-        await measure("floor");
-        await measure("ours");
-      }
-    }
+    await alternate(reps, (r) => `bench: ${f.size} tables${on} with ${2 * oneWay} ms round-trip time, run ${r}/${reps}`, () => measure("ours"), () => measure("floor"));
   } finally {
     await pgProxy.close();
     await connectProxy.close();

@@ -104,6 +104,19 @@ function socketOf(client: import("pg").Client): { ref?(): void; unref?(): void }
   return (client as unknown as { connection?: { stream?: { ref?(): void; unref?(): void } } }).connection?.stream;
 }
 
+/** A query error of `open`, with the cause kept when the connection had dropped between queries. */
+function queryError(open: OpenClient, err: unknown, what: string, secrets: Array<string | undefined>): CdcError {
+  return sqlError(open.lostWith && /not queryable/i.test(messageOf(err)) ? open.lostWith : err, what, secrets);
+}
+
+/** Closes a session for good (never handed out again). */
+function discard(open: OpenClient, waitMs?: number): Promise<void> {
+  if (open.idleTimer) clearTimeout(open.idleTimer);
+  open.idleTimer = undefined;
+  open.dead = true;
+  return closeQuietly(open.client, waitMs);
+}
+
 /** Takes an idle session for these settings, if one is still alive. */
 function takeIdle(key: string): OpenClient | undefined {
   const list = idleSessions.get(key);
@@ -129,11 +142,7 @@ async function release(key: string, open: OpenClient, reusable: boolean): Promis
   const idleMs = sessionIdleMs();
   const txStatus = (open.client as unknown as { _txStatus?: string | null })._txStatus;
   const list = idleSessions.get(key) ?? [];
-  if (!reusable || open.dead || idleMs === 0 || txStatus !== "I" || list.length >= MAX_IDLE_PER_TARGET) {
-    open.dead = true;
-    await closeQuietly(open.client);
-    return;
-  }
+  if (!reusable || open.dead || idleMs === 0 || txStatus !== "I" || list.length >= MAX_IDLE_PER_TARGET) return discard(open);
   list.push(open);
   idleSessions.set(key, list);
   socketOf(open.client)?.unref?.();
@@ -142,8 +151,7 @@ async function release(key: string, open: OpenClient, reusable: boolean): Promis
     const i = l?.indexOf(open) ?? -1;
     if (l && i >= 0) l.splice(i, 1);
     if (l && !l.length) idleSessions.delete(key);
-    open.dead = true;
-    void closeQuietly(open.client);
+    void discard(open);
   }, idleMs);
   open.idleTimer.unref();
 }
@@ -152,13 +160,7 @@ async function release(key: string, open: OpenClient, reusable: boolean): Promis
 export async function closeIdleSessions(): Promise<void> {
   const all = [...idleSessions.values()].flat();
   idleSessions.clear();
-  await Promise.all(
-    all.map((open) => {
-      if (open.idleTimer) clearTimeout(open.idleTimer);
-      open.dead = true;
-      return closeQuietly(open.client);
-    }),
-  );
+  await Promise.all(all.map((open) => discard(open)));
 }
 
 /**
@@ -173,39 +175,37 @@ export async function withSession<T>(c: PostgresConnection, what: string, fn: (s
   const secrets = [c.password, c.sslKey];
   const target = describeTarget(c);
   const key = sessionKey(c);
-  const queryError = (open: OpenClient, err: unknown) => sqlError(open.lostWith && /not queryable/i.test(messageOf(err)) ? open.lostWith : err, what, secrets);
-  let open = takeIdle(key);
   // A reused session may have been closed by the server while it waited (restart, pg_terminate_backend):
   // its first statement then fails before reaching the server, and runs once more on a new connection.
-  let unproven = !!open;
-  if (!open) open = await openSession(c, what, secrets);
+  const idle = takeIdle(key);
+  let unproven = !!idle;
+  let open: OpenClient = idle ?? (await openSession(c, what, secrets));
   let ok = false;
   try {
     const session: Session = {
       get versionNum() {
-        return (open as OpenClient).versionNum;
+        return open.versionNum;
       },
       get major() {
-        return Math.floor((open as OpenClient).versionNum / 10000);
+        return Math.floor(open.versionNum / 10000);
       },
       target,
       async query(sql, params) {
         postgresStats.statements++;
         try {
-          const r = await (open as OpenClient).client.query(sql, params as unknown[] | undefined);
+          const r = await open.client.query(sql, params as unknown[] | undefined);
           unproven = false;
           return r.rows;
         } catch (err) {
           const stale = unproven && isConnectionLost(err);
           unproven = false;
-          if (!stale) throw queryError(open as OpenClient, err);
-          (open as OpenClient).dead = true;
-          void closeQuietly((open as OpenClient).client, 0);
+          if (!stale) throw queryError(open, err, what, secrets);
+          void discard(open, 0);
           open = await openSession(c, what, secrets);
           try {
             return (await open.client.query(sql, params as unknown[] | undefined)).rows;
           } catch (again) {
-            throw queryError(open, again);
+            throw queryError(open, again, what, secrets);
           }
         }
       },
@@ -261,9 +261,8 @@ async function openSession(c: PostgresConnection, what: string, secrets: Array<s
     open.versionNum = Number(v.rows[0].server_version_num);
     return open;
   } catch (err) {
-    open.dead = true;
-    await closeQuietly(open.client);
-    throw sqlError(open.lostWith && /not queryable/i.test(messageOf(err)) ? open.lostWith : err, what, secrets);
+    await discard(open);
+    throw queryError(open, err, what, secrets);
   }
 }
 
